@@ -1,0 +1,39 @@
+// Shared CLI rendering helpers: errors, JSON, colour.
+import { CryoError } from '../errors.js';
+
+/** Colour only on a terminal, and never when NO_COLOR is set. */
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+}
+
+export function paint(code: string, text: string, on: boolean): string {
+  return on ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+/** One line saying what is wrong, one hint line; the stack only with --debug. */
+export function printError(e: unknown, debug: boolean): void {
+  const color = useColor(process.stderr);
+  if (e instanceof CryoError) {
+    process.stderr.write(`${paint('31', 'cryo: error:', color)} ${e.message}\n`);
+    if (e.hint) process.stderr.write(`${paint('2', 'hint:', color)} ${e.hint}\n`);
+    if (debug) {
+      if (Object.keys(e.details).length) process.stderr.write(`details: ${JSON.stringify(e.details, jsonReplacer, 2)}\n`);
+      process.stderr.write(`${e.stack}\n`);
+      if (e.cause) process.stderr.write(`cause: ${e.cause instanceof Error ? e.cause.stack : String(e.cause)}\n`);
+    }
+    return;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${paint('31', 'cryo: internal error:', color)} ${msg.split('\n')[0]}\n`);
+  process.stderr.write(`${paint('2', 'hint:', color)} this is a bug in cryo; run again with --debug and report the output\n`);
+  if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+}
+
+/** JSON.stringify replacer: bigints as exact numbers are not representable, so as strings. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+}

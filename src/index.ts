@@ -1,0 +1,1 @@
+export { CryoError, ExitCode } from './errors.js';
