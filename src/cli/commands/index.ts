@@ -1,7 +1,12 @@
 // Every command registers itself; keep this list sorted. Command modules must not import
 // heavy modules (koffi, the image schemas) at top level: load them inside the action.
 import type { Command } from 'commander';
+import { register as check } from './check.js';
+import { register as setup } from './setup.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  check,
+  setup,
+];
