@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { provisionCriu } from '../../src/criu/provision.js';
+import { criuFor } from '../helpers/env.js';
+
+const main = join(import.meta.dirname, '../../src/cli/main.js');
+
+test('setup is idempotent: a second run reuses the provisioned CRIU without downloading', (t) => {
+  const criu = criuFor(t);
+  if (!criu) return;
+  if (criu.source !== 'provisioned') return t.skip(`criu comes from ${criu.source}, not provisioned`);
+  const r = provisionCriu();
+  assert.equal(r.downloaded, false);
+  assert.equal(r.criu, criu.path);
+  assert.match(r.version, /^4\.\d+/);
+});
+
+test('cryo check: CRIU, kernel, root and the network-lock backend; exit 0 when dump and restore can work', (t) => {
+  const criu = criuFor(t);
+  if (!criu) return;
+  const r = spawnSync(process.execPath, [main, 'check', '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.ok, true);
+  assert.equal(report.criu.path, criu.path);
+  assert.equal(report.criu.check, 'Looks good.');
+  assert.equal(report.root, true);
+  assert.equal(typeof report.features.memoryTracking, 'boolean');
+  assert.equal(typeof report.features.lazyPages, 'boolean');
+  // whatever the machine has, the default backend is one that exists
+  if (!report.networkLock.iptables) assert.equal(report.networkLock.default, report.networkLock.nftables ? 'nftables' : 'skip');
+  const text = spawnSync(process.execPath, [main, 'check'], { encoding: 'utf8' });
+  assert.equal(text.status, 0);
+  assert.match(text.stdout, /dump and restore can work here/);
+  assert.doesNotMatch(text.stdout, /RLIMIT_NOFILE/);
+});

@@ -1,0 +1,55 @@
+// Black-box: spawn the built CLI and check stdout, stderr and exit codes.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const main = join(import.meta.dirname, '../../src/cli/main.js');
+
+export function cryo(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--help lists the commands and exits 0', () => {
+  const r = cryo(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /Usage: cryo/);
+  assert.match(r.stdout, /setup/);
+  assert.match(r.stdout, /check/);
+});
+
+test('an unknown command is a usage error (exit 2)', () => {
+  const r = cryo(['frobnicate']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command|too many arguments/);
+});
+
+test('a missing criu given with --criu: one line, a hint naming cryo setup, exit 3, no stack', () => {
+  const r = cryo(['--criu', '/nonexistent/criu', 'check']);
+  assert.equal(r.code, 3);
+  assert.match(r.stdout, /criu at \/nonexistent\/criu is not usable/);
+  assert.doesNotMatch(r.stdout + r.stderr, /at .*\.js:\d+/);
+});
+
+test('a bad --pid is a usage error naming the value', () => {
+  const r = cryo(['check', '--pid', 'abc']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n')[0], "cryo: error: expected a positive integer pid, got 'abc'");
+  assert.match(r.stderr, /^hint: /m);
+});
+
+test('--debug adds the stack to an error', () => {
+  const r = cryo(['--debug', 'check', '--pid', 'abc']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /CryoError/);
+});
+
+test('check --json without a usable criu reports it and exits 3', () => {
+  const r = cryo(['--criu', '/nonexistent/criu', 'check', '--json']);
+  assert.equal(r.code, 3);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.ok, false);
+  assert.match(report.criu.error, /not usable/);
+  assert.match(report.criu.hint, /cryo setup/);
+});
