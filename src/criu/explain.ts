@@ -1,0 +1,235 @@
+// Plain-words causes and fixes for failed CRIU runs, read from CRIU's log lines.
+// Each rule was written from a real failing run of CRIU 4.2.1 on this project's kernel;
+// CRIU's own hint is repeated only where it was verified to be the fix.
+
+export type CriuAction = 'dump' | 'restore';
+
+export interface ExplainInput {
+  action: CriuAction;
+  /** CRIU's log text (any verbosity) */
+  log: string;
+  /** cr_errno from CRIU's RPC answer */
+  crErrno?: number;
+  /** cr_errmsg from CRIU's RPC answer (may be empty) */
+  crErrmsg?: string;
+}
+
+export interface Explanation {
+  /** what went wrong, in plain words, one line */
+  cause: string;
+  /** what to do about it, one line */
+  fix?: string;
+  /** extra `cryo dump` / `cryo restore` argv that fixes it */
+  options?: string[];
+  /** the CRIU log line the explanation was drawn from */
+  line?: string;
+}
+
+interface Rule {
+  action?: CriuAction;
+  /** matched against each log line (and cr_errmsg) */
+  re: RegExp;
+  explain: (m: RegExpMatchArray, log: string) => Omit<Explanation, 'line'>;
+}
+
+const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 22: 'EINVAL' };
+
+/** Ordered: specific causes first, consequences ("Dumping FAILED") never match. */
+const RULES: Rule[] = [
+  {
+    // --tcp-established without a working iptables: the default network-lock backend is missing.
+    re: /Iptables configuration failed/,
+    explain: () => ({
+      cause: "CRIU could not lock the TCP connections: its default network-lock backend (iptables) is missing",
+      fix: 'use the nftables backend: --network-lock nftables',
+      options: ['--network-lock', 'nftables'],
+    }),
+  },
+  {
+    action: 'dump',
+    re: /Connected TCP socket, consider using --tcp-established/,
+    explain: () => ({
+      cause: 'the tree has an established TCP connection',
+      fix: 'dump (and later restore) with --tcp-established; the connection is frozen while dumping',
+      options: ['--tcp-established'],
+    }),
+  },
+  {
+    action: 'restore',
+    re: /Connected TCP socket in image/,
+    explain: () => ({
+      cause: 'the images hold an established TCP connection',
+      fix: 'restore with --tcp-established',
+      options: ['--tcp-established'],
+    }),
+  },
+  {
+    action: 'dump',
+    re: /External socket is used|Can't dump half of stream unix connection/,
+    explain: (_m, log) => explainExternalUnix(log),
+  },
+  {
+    action: 'restore',
+    re: /External socket found in image/,
+    explain: () => ({
+      cause: 'the images hold a unix socket connected to a peer outside the tree',
+      fix: 'restore with --ext-unix-sk: CRIU reconnects it to the same path, so the server must be listening',
+      options: ['--ext-unix-sk'],
+    }),
+  },
+  {
+    action: 'restore',
+    re: /unix: Can't connect (\d+) socket: Connection refused/,
+    explain: () => ({
+      cause: 'a unix socket of the tree was connected to a server that is not listening any more',
+      fix: 'start the server on the same socket path before restoring',
+    }),
+  },
+  {
+    re: /Some file locks are hold by dumping tasks/,
+    explain: () => ({
+      cause: 'a process of the tree holds a file lock (flock or POSIX lock)',
+      fix: 'dump (and later restore) with --file-locks; the locked file must be the same at restore',
+      options: ['--file-locks'],
+    }),
+  },
+  {
+    action: 'dump',
+    re: /Can't dump ghost file (.*) of (\d+) size, increase limit/,
+    explain: (m) => {
+      const need = roundUpMiB(Number(m[2]));
+      return {
+        cause: `a process keeps a deleted file open (${m[1]}, ${m[2]} bytes) larger than CRIU's ghost-file limit`,
+        fix: `raise the limit: --ghost-limit ${need}`,
+        options: ['--ghost-limit', String(need)],
+      };
+    },
+  },
+  {
+    action: 'dump',
+    // The kernel refuses to pass io_uring descriptors over SCM_RIGHTS (EINVAL); CRIU 4.2 cannot dump io_uring.
+    re: /send_fds failed \(-22\)|Can't retrieve FDs from socket/,
+    explain: () => ({
+      cause: 'a process holds a descriptor CRIU cannot collect (an io_uring instance, most likely); CRIU 4.2 cannot dump io_uring',
+      fix: 'close the io_uring instance (or run without it) before checkpointing; `cryo check --pid PID` names the fd',
+    }),
+  },
+  {
+    action: 'dump',
+    re: /Unable to interrupt task: (\d+) \(Operation not permitted\)|Unable to seize (\d+)|Can't seize task (\d+)/,
+    explain: (m) => {
+      const pid = m[1] ?? m[2] ?? m[3];
+      return {
+        cause: `process ${pid} is traced by another process (a debugger, strace), so CRIU cannot attach to it`,
+        fix: `detach the tracer first (see TracerPid in /proc/${pid}/status)`,
+      };
+    },
+  },
+  {
+    action: 'dump',
+    re: /Unable to interrupt task: (\d+) \(No such process\)|Failed to open \/proc\/(\d+)\/comm/,
+    explain: (m) => ({
+      cause: `process ${m[1] ?? m[2]} does not exist (or ended during the dump)`,
+      fix: 'check the pid',
+    }),
+  },
+  {
+    re: /Found slave peer index (\d+) without correspond master peer/,
+    explain: (m) => ({
+      cause: `a process uses a terminal (/dev/pts/${m[1]}) whose master side is outside the tree`,
+      fix: 'dump and restore with --shell-job (or start the tree with its own stdio, not a terminal)',
+      options: ['--shell-job'],
+    }),
+  },
+  {
+    action: 'dump',
+    re: /Task (\d+) with SysVIPC shmem map @\S+ doesn't live in IPC ns/,
+    explain: (m) => ({
+      cause: `process ${m[1]} has SysV shared memory attached, and CRIU saves SysV IPC only for a tree in its own IPC namespace`,
+      fix: 'start the tree in its own IPC namespace (e.g. `unshare --ipc`); no option fixes this',
+    }),
+  },
+  {
+    action: 'restore',
+    re: /Can't fork for (\d+): File exists/,
+    explain: (m) => ({
+      cause: `pid ${m[1]} is taken (the original process still runs, or has not been reaped yet)`,
+      fix: 'end the original tree (and wait for it to be reaped) before restoring, or restore into a new pid namespace',
+    }),
+  },
+  {
+    action: 'restore',
+    re: /Can't restore file lock|Failed to restore file lock/,
+    explain: () => ({
+      cause: 'a file lock of the images could not be taken again (the file changed or someone else holds the lock)',
+      fix: 'make sure the locked file exists unchanged and nobody holds the lock',
+    }),
+  },
+];
+
+/** Never the cause: CRIU logs it on every run here. */
+const NOISE = /rlimit: Can't setup RLIMIT_NOFILE|Dumping FAILED|Restoring FAILED|Dump files \(pid: \d+\) failed|Dump mappings \(pid: \d+\) failed|Unable to open fd=\d+ id=|Unable to detach from \d+|Message reply from daemon is trimmed/;
+
+/**
+ * The cause of a failed CRIU dump or restore in plain words, with a fix where one is known.
+ * Returns undefined when neither the log nor the RPC answer says anything.
+ */
+export function explainFailure(input: ExplainInput): Explanation | undefined {
+  const lines = input.log.split('\n');
+  if (input.crErrmsg) lines.push(input.crErrmsg);
+  for (const rule of RULES) {
+    if (rule.action && rule.action !== input.action) continue;
+    for (const line of lines) {
+      const m = line.match(rule.re);
+      if (m) return { ...rule.explain(m, input.log), line: line.trim() };
+    }
+  }
+  const first = lines.find((l) => /\bError\b/.test(l) && !NOISE.test(l));
+  if (first) return { cause: `CRIU: ${stripLogPrefix(first)}`, line: first.trim() };
+  if (input.crErrmsg && input.crErrmsg.trim()) return { cause: `CRIU: ${input.crErrmsg.trim()}` };
+  if (input.crErrno) {
+    const name = ERRNO_NAMES[input.crErrno] ?? `errno ${input.crErrno}`;
+    return { cause: `CRIU failed with ${name}` };
+  }
+  return undefined;
+}
+
+/** "(00.050649) Error (criu/sk-unix.c:881): unix: Can't ..." -> "unix: Can't ..." */
+export function stripLogPrefix(line: string): string {
+  return line
+    .replace(/^\s*(?:pie: \d+: )?(?:\(\d+\.\d+\)\s*)?(?:\d+: )?(?:Error|Warn)\s*\([^)]*\):\s*/, '')
+    .trim();
+}
+
+function roundUpMiB(bytes: number): number {
+  const mib = 1 << 20;
+  return Math.ceil((bytes + 1) / mib) * mib;
+}
+
+/**
+ * A unix socket of the tree connected to a peer outside it. CRIU's hint (--ext-unix-sk) does not
+ * dump a stream socket; naming the tree's own socket as external does: --external unix[INO].
+ */
+function explainExternalUnix(log: string): Omit<Explanation, 'line'> {
+  const m = [...log.matchAll(/(?:Runaway socket|Ext stream not supported): ino (\d+) peer_ino (\d+) family\s+\d+ type\s+(\d+)[^\n]*?(?: name (\S+))?$/gm)].pop();
+  if (!m) {
+    return {
+      cause: 'a unix socket of the tree is connected to a peer outside the tree',
+      fix: 'name it as external: --external unix[INO] (INO: the socket inode in the tree; see `cryo check --pid PID`)',
+    };
+  }
+  const [, outerIno, ino, type, name] = m;
+  const where = name ? ` (${name})` : ` (socket ${outerIno})`;
+  if (type === '2') {
+    // not verified against CRIU 4.2 here: no option is promised
+    return {
+      cause: `a unix datagram socket of the tree is connected to a socket outside the tree${where}`,
+      fix: 'CRIU suggests --ext-unix-sk for it',
+    };
+  }
+  return {
+    cause: `a unix stream socket of the tree (inode ${ino}) is connected to a server outside the tree${where}`,
+    fix: `mark it external: --external unix[${ino}] (restore then needs --ext-unix-sk with the server listening)`,
+    options: ['--external', `unix[${ino}]`],
+  };
+}
