@@ -3,10 +3,12 @@
 import type { Command } from 'commander';
 import { register as check } from './check.js';
 import { register as setup } from './setup.js';
+import { register as x } from './x.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
   check,
   setup,
+  x,
 ];

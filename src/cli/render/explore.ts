@@ -1,0 +1,50 @@
+// Text of crit's explore views, column for column.
+import type { FdsProcess, MemsProcess, PsRow, RssProcess } from '../../inspect/explore.js';
+import { padLeft, padRight } from './text.js';
+
+export function renderPs(rows: PsRow[]): string {
+  const out = [`${padLeft('PID', 7)}${padLeft('PGID', 7)}${padLeft('SID', 7)}   COMM`];
+  for (const r of rows) out.push(`${padLeft(String(r.pid), 7)}${padLeft(String(r.pgid), 7)}${padLeft(String(r.sid), 7)}   ${' '.repeat(4 * r.depth)}${r.comm}`);
+  return out.join('\n') + '\n';
+}
+
+export function renderFds(procs: FdsProcess[]): string {
+  const out: string[] = [];
+  for (const p of procs) {
+    out.push(String(p.pid));
+    for (const f of p.fds) out.push(`\t${padLeft(String(f.fd), 7)}: ${f.file}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function hex8(v: bigint): string {
+  return v.toString(16).padStart(8, '0');
+}
+
+export function renderMems(procs: MemsProcess[]): string {
+  const out: string[] = [];
+  for (const p of procs) {
+    out.push(String(p.pid));
+    out.push(`\t${padRight('exe', 36)}    ${p.exe}`);
+    for (const v of p.vmas) out.push(`\t${padRight(`${hex8(v.start)}-${hex8(v.end)}`, 36)}${v.prot}${v.name}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function renderRss(procs: RssProcess[]): string {
+  const out: string[] = [];
+  for (const p of procs) {
+    out.push(String(p.pid));
+    for (const r of p.runs) {
+      const pstr = `\t${r.vaddr.toString(16)} / ${padRight(String(r.pages), 8)}`;
+      let vstr = '';
+      for (const v of r.vmas) {
+        if (v === 'same') vstr += ' ~';
+        else vstr += ` ${hex8(v.start)} / ${padRight(String(v.pages), 8)}${v.file !== undefined ? ` ${v.file}` : ''}`;
+        vstr += `\n\t${' '.repeat(23)}`;
+      }
+      out.push(`${padRight(pstr, 24)}${vstr}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}

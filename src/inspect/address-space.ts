@@ -1,0 +1,114 @@
+// A process's address space as dumped: its VMAs, with pages from its own pagemap or, for
+// anonymous shared mappings, from the shared object's pagemap-shmem image.
+import { CryoError } from '../errors.js';
+import { ImageDir, type Entry } from './images.js';
+import { MemoryImage, PageFiles, readPieces, VMA_ANON_SHARED, type MemoryRange, type Piece } from './memory.js';
+
+export interface Vma {
+  start: number;
+  end: number;
+  /** exact bounds, for addresses beyond 2^53 (vsyscall) */
+  startBig: bigint;
+  endBig: bigint;
+  entry: Entry;
+}
+
+export class AddressSpace {
+  readonly vmas: Vma[];
+  readonly mm: Entry;
+  private readonly own: MemoryImage;
+  private readonly shmem = new Map<string, MemoryImage>();
+
+  constructor(readonly img: ImageDir, readonly pid: number) {
+    this.mm = img.first(`mm-${pid}.img`);
+    this.vmas = ((this.mm.vmas ?? []) as Entry[]).map((v) => ({
+      start: Number(v.start), end: Number(v.end), startBig: BigInt(v.start), endBig: BigInt(v.end), entry: v,
+    }));
+    this.own = MemoryImage.ofProcess(img, pid);
+  }
+
+  /** The VMA containing addr, or undefined. */
+  vmaAt(addr: number): Vma | undefined {
+    return this.vmas[this.vmaIndexAt(addr)];
+  }
+
+  /** index of the VMA containing addr, or -1 */
+  vmaIndexAt(addr: number): number {
+    let lo = 0;
+    let hi = this.vmas.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.vmas[mid]!.end <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    const v = this.vmas[lo];
+    return v && v.start <= addr ? lo : -1;
+  }
+
+  private shmemImage(shmid: bigint): MemoryImage {
+    const key = String(shmid);
+    let m = this.shmem.get(key);
+    if (!m) {
+      m = new MemoryImage(this.img, `pagemap-shmem-${key}.img`);
+      this.shmem.set(key, m);
+    }
+    return m;
+  }
+
+  /** Pieces covering [start, end), following VMAs (shared ones through their shmem image). */
+  pieces(start: number, end: number): Piece[] {
+    const out: Piece[] = [];
+    let at = start;
+    while (at < end) {
+      const vi = this.vmaIndexAt(at);
+      const v = this.vmas[vi];
+      if (v && Number(v.entry.status) & VMA_ANON_SHARED) {
+        const stop = Math.min(end, v.end);
+        const base = v.start - Number(v.entry.pgoff ?? 0);
+        for (const p of this.shmemImage(BigInt(v.entry.shmid)).pieces(at - base, stop - base)) out.push({ ...p, vaddr: p.vaddr + base });
+        at = stop;
+        continue;
+      }
+      // up to the next shared VMA (or the end), from the process's own pagemap
+      let stop = end;
+      for (let i = v ? vi + 1 : this.nextVmaIndex(at); i < this.vmas.length && this.vmas[i]!.start < end; i++) {
+        if (Number(this.vmas[i]!.entry.status) & VMA_ANON_SHARED) {
+          stop = Math.max(at, this.vmas[i]!.start);
+          break;
+        }
+      }
+      for (const p of this.own.pieces(at, stop)) out.push(p);
+      at = stop;
+    }
+    return out;
+  }
+
+  private nextVmaIndex(addr: number): number {
+    let lo = 0;
+    let hi = this.vmas.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.vmas[mid]!.start < addr) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Bytes of [addr, addr+len): zeros where not dumped, listed in `missing`. */
+  read(addr: number, len: number, files: PageFiles): MemoryRange {
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || len < 0) {
+      throw new CryoError('USAGE', `bad memory range ${addr}+${len}`);
+    }
+    return readPieces(this.pieces(addr, addr + len), addr, len, files);
+  }
+
+  /** Pieces with data, for every VMA, merged where address-contiguous. */
+  dumpedPieces(): Piece[] {
+    const out: Piece[] = [];
+    for (const v of this.vmas) {
+      if (v.end > Number.MAX_SAFE_INTEGER) continue;
+      for (const p of this.pieces(v.start, v.end)) if (p.file !== null) out.push(p);
+    }
+    return out;
+  }
+}

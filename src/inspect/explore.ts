@@ -1,0 +1,141 @@
+// The data behind crit's explore views (`crit x DIR ps|fds|mems|rss`), same content and order.
+import { FileTable } from './files.js';
+import { FD_TYPES } from './files.js';
+import { ImageDir, type Entry } from './images.js';
+import {
+  VMA_ANON_SHARED, VMA_AREA_REGULAR, VMA_AREA_SOCKET, VMA_AREA_STACK, VMA_AREA_SYSVIPC, VMA_AREA_VDSO, VMA_AREA_VSYSCALL,
+  VMA_FILE_PRIVATE, VMA_FILE_SHARED,
+} from './memory.js';
+
+export interface PsRow { pid: number; pgid: number; sid: number; comm: string; depth: number }
+export interface FdsProcess { pid: number; fds: Array<{ fd: number | 'cwd' | 'root'; file: string }> }
+export interface MemsProcess { pid: number; exe: string; vmas: Array<{ start: bigint; end: bigint; prot: string; name: string }> }
+export interface RssRun { vaddr: bigint; pages: number; vmas: Array<{ start: bigint; pages: number; file?: string } | 'same'> }
+export interface RssProcess { pid: number; runs: RssRun[] }
+
+export function pstreeEntries(img: ImageDir): Entry[] {
+  return img.entries('pstree.img');
+}
+
+export function taskId(p: Entry, what: 'pid' | 'pgid' | 'sid'): number {
+  if (p[what] !== undefined) return Number(p[what]);
+  const ns = p[`ns_${what}`];
+  return Number(Array.isArray(ns) ? ns[0] : 0);
+}
+
+export function explorePs(img: ImageDir): PsRow[] {
+  const items = new Map<number, { p: Entry; comm: string; kids: number[] }>();
+  for (const p of pstreeEntries(img)) {
+    const pid = taskId(p, 'pid');
+    const core = img.first(`core-${pid}.img`);
+    items.set(pid, { p, comm: core.tc?.comm ?? '', kids: [] });
+  }
+  let root: number | undefined;
+  for (const [pid, it] of items) {
+    const ppid = Number(it.p.ppid);
+    if (ppid === 0) root = pid;
+    else items.get(ppid)?.kids.push(pid);
+  }
+  const rows: PsRow[] = [];
+  const walk = (pid: number, depth: number) => {
+    const it = items.get(pid)!;
+    rows.push({ pid, pgid: taskId(it.p, 'pgid'), sid: taskId(it.p, 'sid'), comm: it.comm, depth });
+    for (const k of it.kids) walk(k, depth + 1);
+  };
+  if (root !== undefined) walk(root, 0);
+  return rows;
+}
+
+export function exploreFds(img: ImageDir): FdsProcess[] {
+  const files = new FileTable(img);
+  return pstreeEntries(img).map((p) => {
+    const pid = taskId(p, 'pid');
+    const ids = img.first(`ids-${pid}.img`);
+    const fds: FdsProcess['fds'] = img.entries(`fdinfo-${ids.files_id}.img`).map((fd) => ({
+      fd: Number(fd.fd), file: files.info(FD_TYPES[Number(fd.type)] ?? String(fd.type), Number(fd.id)).text,
+    }));
+    const fs = img.first(`fs-${pid}.img`);
+    fds.push({ fd: 'cwd', file: files.info('REG', Number(fs.cwd_id)).text });
+    fds.push({ fd: 'root', file: files.info('REG', Number(fs.root_id)).text });
+    return { pid, fds };
+  });
+}
+
+/** crit's numbering of shared objects in `mems`: 1, 2, ... in order of first appearance. */
+class ObjectIds {
+  private readonly ids = new Map<string, number>();
+  get(key: unknown): number {
+    const k = String(key);
+    let v = this.ids.get(k);
+    if (v === undefined) {
+      v = this.ids.size + 1;
+      this.ids.set(k, v);
+    }
+    return v;
+  }
+}
+
+export function exploreMems(img: ImageDir): MemsProcess[] {
+  const files = new FileTable(img);
+  const oids = new ObjectIds();
+  return pstreeEntries(img).map((p) => {
+    const pid = taskId(p, 'pid');
+    const mm = img.first(`mm-${pid}.img`);
+    const vmas = ((mm.vmas ?? []) as Entry[]).map((v) => {
+      const st = Number(v.status);
+      let fn: string;
+      if (st & VMA_AREA_SYSVIPC) fn = ` ips[${oids.get(v.shmid).toString(16)}]`;
+      else if (st & VMA_ANON_SHARED) fn = ` shmem[${oids.get(v.shmid).toString(16)}]`;
+      else if (st & VMA_AREA_SOCKET) fn = ` packet[${oids.get(v.shmid).toString(16)}]`;
+      else if (st & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
+        fn = ` ${files.info('REG', Number(v.shmid)).text}`;
+        if (BigInt(v.pgoff ?? 0) !== 0n) fn += ` + 0x${BigInt(v.pgoff).toString(16)}`;
+        if (st & VMA_FILE_SHARED) fn += ' (s)';
+      } else if (st & VMA_AREA_STACK) fn = ' [stack]';
+      else if (st & VMA_AREA_VSYSCALL) fn = ' [vsyscall]';
+      else if (st & VMA_AREA_VDSO) fn = ' [vdso]';
+      else if (Number(v.flags) & 0x0100) fn = ' [stack?]';
+      else fn = '';
+      if (!(st & VMA_AREA_REGULAR)) fn += ' *';
+      const prot = Number(v.prot);
+      return {
+        start: BigInt(v.start), end: BigInt(v.end),
+        prot: `${prot & 1 ? 'r' : '-'}${prot & 2 ? 'w' : '-'}${prot & 4 ? 'x' : '-'}`, name: fn,
+      };
+    });
+    return { pid, exe: files.info('REG', Number(mm.exe_file_id)).text, vmas };
+  });
+}
+
+export function exploreRss(img: ImageDir): RssProcess[] {
+  const files = new FileTable(img);
+  return pstreeEntries(img).map((p) => {
+    const pid = taskId(p, 'pid');
+    const vmas = (img.first(`mm-${pid}.img`).vmas ?? []) as Entry[];
+    const pms = img.entries(`pagemap-${pid}.img`);
+    const runs: RssRun[] = [];
+    let vmi = 0;
+    let pvmi = -1;
+    for (const pm of pms.slice(1)) {
+      const vaddr = BigInt(pm.vaddr);
+      const nr = Number(pm.nr_pages ?? pm.compat_nr_pages ?? 0);
+      while (vmi < vmas.length && BigInt(vmas[vmi]!.end) <= vaddr) vmi++;
+      const pme = vaddr + (BigInt(nr) << 12n);
+      const run: RssRun = { vaddr, pages: nr, vmas: [] };
+      while (vmi < vmas.length && BigInt(vmas[vmi]!.start) < pme) {
+        const v = vmas[vmi]!;
+        if (vmi === pvmi) run.vmas.push('same');
+        else {
+          const item: { start: bigint; pages: number; file?: string } = { start: BigInt(v.start), pages: Number((BigInt(v.end) - BigInt(v.start)) >> 12n) };
+          if (Number(v.status) & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) item.file = files.info('REG', Number(v.shmid)).text;
+          run.vmas.push(item);
+          pvmi = vmi;
+        }
+        vmi++;
+      }
+      vmi--;
+      runs.push(run);
+    }
+    return { pid, runs };
+  });
+}
