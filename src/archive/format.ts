@@ -76,7 +76,7 @@ export function encodeRecord(tag: string, header: object): Buffer {
 
 export function badArchive(message: string, details?: Record<string, unknown>): CryoError {
   return new CryoError('BAD_ARCHIVE', message, {
-    hint: 'the archive is damaged, truncated or not a cryo archive; nothing was restored from it',
+    hint: 'the archive is damaged, truncated or not a cryo archive; use a complete copy',
     details,
   });
 }

@@ -52,7 +52,7 @@ function source(input: ArchiveInput): AsyncIterable<Uint8Array> {
 /** Reads and checks the plain header and the manifest. */
 async function readHead(reader: ChunkReader): Promise<{ manifest: ArchiveManifest; sha: string }> {
   const head = await reader.read(HEADER_SIZE).catch((e) => {
-    throw reader.consumed === 0 && e instanceof CryoError ? badArchive('not a cryo archive (empty or too short)') : e;
+    throw reader.consumed === 0 && e instanceof CryoError && e.code === 'BAD_ARCHIVE' ? badArchive('not a cryo archive (empty or too short)') : e;
   });
   if (!head.subarray(0, 8).equals(ARCHIVE_MAGIC)) throw badArchive('not a cryo archive (bad magic)');
   const version = head.readUInt32LE(8);

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { register as check } from './check.js';
 import { register as setup } from './setup.js';
+import { register as verify } from './verify.js';
 import { register as x } from './x.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -10,5 +11,6 @@ export type RegisterCommand = (program: Command) => void;
 export const commands: RegisterCommand[] = [
   check,
   setup,
+  verify,
   x,
 ];
