@@ -67,6 +67,11 @@ export class SyscallError extends Error {
   }
 }
 
+/** The C library's text for an errno value: 3 → "No such process". */
+export function strerror(errnum: number): string {
+  return bind().strerror(errnum);
+}
+
 /** socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC): two connected packet sockets. */
 export function seqpacketPair(): [number, number] {
   const sv = new Int32Array(2);
