@@ -143,6 +143,15 @@ const RULES: Rule[] = [
   },
   {
     action: 'dump',
+    re: /The root process (\d+) is not a session leader|A session leader of \S+ is outside/,
+    explain: (m) => ({
+      cause: `the tree${m[1] ? ` (root ${m[1]})` : ''} belongs to a session led by a process outside it (started from a shell or a job)`,
+      fix: 'dump and restore with --shell-job, or start the tree with setsid',
+      options: ['--shell-job'],
+    }),
+  },
+  {
+    action: 'dump',
     re: /Task (\d+) with SysVIPC shmem map @\S+ doesn't live in IPC ns/,
     explain: (m) => ({
       cause: `process ${m[1]} has SysV shared memory attached, and CRIU saves SysV IPC only for a tree in its own IPC namespace`,
@@ -209,27 +218,32 @@ function roundUpMiB(bytes: number): number {
 /**
  * A unix socket of the tree connected to a peer outside it. CRIU's hint (--ext-unix-sk) does not
  * dump a stream socket; naming the tree's own socket as external does: --external unix[INO].
+ * For a datagram socket, --ext-unix-sk is the fix.
  */
 function explainExternalUnix(log: string): Omit<Explanation, 'line'> {
-  const m = [...log.matchAll(/(?:Runaway socket|Ext stream not supported): ino (\d+) peer_ino (\d+) family\s+\d+ type\s+(\d+)[^\n]*?(?: name (\S+))?$/gm)].pop();
-  if (!m) {
+  const LINE = /(Runaway socket|Ext stream not supported|Dumping extern): ino (\d+) peer_ino (\d+) family\s+\d+ type\s+(\d+)[^\n]*?(?: name (\S+))?$/gm;
+  const all = [...log.matchAll(LINE)];
+  const stream = all.filter((m) => m[1] !== 'Dumping extern' && m[4] !== '2').pop();
+  if (stream) {
+    const [, , outerIno, ino, , name] = stream;
+    const where = name ? ` (${name})` : ` (socket ${outerIno})`;
     return {
-      cause: 'a unix socket of the tree is connected to a peer outside the tree',
-      fix: 'name it as external: --external unix[INO] (INO: the socket inode in the tree; see `cryo check --pid PID`)',
+      cause: `a unix stream socket of the tree (inode ${ino}) is connected to a server outside the tree${where}`,
+      fix: `mark it external: --external unix[${ino}] (restore then needs --ext-unix-sk with the server listening)`,
+      options: ['--external', `unix[${ino}]`],
     };
   }
-  const [, outerIno, ino, type, name] = m;
-  const where = name ? ` (${name})` : ` (socket ${outerIno})`;
-  if (type === '2') {
-    // not verified against CRIU 4.2 here: no option is promised
+  const dgram = all.filter((m) => m[4] === '2').pop();
+  if (dgram) {
+    const name = dgram[5];
     return {
-      cause: `a unix datagram socket of the tree is connected to a socket outside the tree${where}`,
-      fix: 'CRIU suggests --ext-unix-sk for it',
+      cause: `a unix datagram socket of the tree is connected to a socket outside the tree${name ? ` (${name})` : ''}`,
+      fix: 'dump with --ext-unix-sk',
+      options: ['--ext-unix-sk'],
     };
   }
   return {
-    cause: `a unix stream socket of the tree (inode ${ino}) is connected to a server outside the tree${where}`,
-    fix: `mark it external: --external unix[${ino}] (restore then needs --ext-unix-sk with the server listening)`,
-    options: ['--external', `unix[${ino}]`],
+    cause: 'a unix socket of the tree is connected to a peer outside the tree',
+    fix: 'name it as external: --external unix[INO] (INO: the socket inode in the tree; see `cryo check --pid PID`)',
   };
 }

@@ -53,6 +53,19 @@ test('unix stream socket to an outside server: --external unix[ino of the tree s
   assert.deepEqual(explainFailure({ action: 'dump', log: half })?.options, ['--external', 'unix[12665]']);
 });
 
+test('unix datagram socket to an outside socket: --ext-unix-sk', () => {
+  const e = explainFailure({
+    action: 'dump',
+    log: log(
+      '(00.046416) unix: \tDumping extern: ino 29393 peer_ino 0 family    1 type    2 state  1 name /tmp/pf/dg.sock',
+      '(00.046420) unix: \tDumped extern: id 0x9 ino 29393 peer 0 type 2 state 10 name 16 bytes',
+      '(00.046424) Error (criu/sk-unix.c:874): unix: External socket is used. Consider using --ext-unix-sk option.',
+    ),
+  });
+  assert.deepEqual(e?.options, ['--ext-unix-sk']);
+  assert.match(e?.cause ?? '', /datagram.*\/tmp\/pf\/dg\.sock/);
+});
+
 test('file lock: --file-locks', () => {
   const e = explainFailure({
     action: 'dump',
@@ -117,6 +130,15 @@ test('terminal: --shell-job, on dump and on restore', () => {
     assert.deepEqual(e?.options, ['--shell-job']);
     assert.match(e?.cause ?? '', /\/dev\/pts\/0/);
   }
+});
+
+test('root not a session leader: --shell-job', () => {
+  const e = explainFailure({
+    action: 'dump',
+    log: log('(00.040059) Error (criu/pstree.c:304): The root process 10389 is not a session leader. Consider using --shell-job option'),
+  });
+  assert.deepEqual(e?.options, ['--shell-job']);
+  assert.match(e?.cause ?? '', /10389/);
 });
 
 test('SysV shm outside an IPC namespace: a blocker with a change, not an option', () => {
