@@ -1,0 +1,225 @@
+// Readers for /proc/<pid>/*: the process tree, status, fds with fdinfo, maps, namespaces.
+// Every reader tolerates a process that ends mid-walk: it returns undefined or empty data.
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+export function processExists(pid: number): boolean {
+  return readText(`/proc/${pid}/stat`) !== undefined;
+}
+
+/** Direct children of every thread of `pid` (task/<tid>/children), or a ppid scan where that file is absent. */
+export function readChildren(pid: number): number[] {
+  const out: number[] = [];
+  let sawFile = false;
+  for (const tid of listDir(`/proc/${pid}/task`)) {
+    const text = readText(`/proc/${pid}/task/${tid}/children`);
+    if (text === undefined) continue;
+    sawFile = true;
+    for (const w of text.split(' ')) if (w.trim()) out.push(Number(w));
+  }
+  if (sawFile) return out;
+  return listPids().filter((p) => readStat(p)?.ppid === pid);
+}
+
+export function listPids(): number[] {
+  return listDir('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number);
+}
+
+/** `root` and all its descendants, parents before children. */
+export function listTree(root: number): number[] {
+  const out: number[] = [];
+  const seen = new Set<number>();
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    out.push(pid);
+    queue.push(...readChildren(pid));
+  }
+  return out;
+}
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  /** R, S, D, T, t, Z, ... */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  /** controlling terminal device number, 0 for none */
+  ttyNr: number;
+}
+
+export function readStat(pid: number): ProcStat | undefined {
+  const text = readText(`/proc/${pid}/stat`);
+  if (!text) return undefined;
+  // comm may hold spaces and parentheses: the fields start after the last ')'
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  const f = text.slice(close + 2).split(' ');
+  return { pid, comm, state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), ttyNr: Number(f[4]) };
+}
+
+/** /proc/<pid>/status as key -> value (values trimmed). */
+export function readStatus(pid: number): Record<string, string> | undefined {
+  const text = readText(`/proc/${pid}/status`);
+  if (!text) return undefined;
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+export function readCmdline(pid: number): string[] {
+  const text = readText(`/proc/${pid}/cmdline`);
+  if (!text) return [];
+  return text.split('\0').filter((s, i, a) => s !== '' || i < a.length - 1);
+}
+
+export interface FdInfo {
+  pos: number;
+  /** octal open flags as the kernel prints them */
+  flags: number;
+  mntId: number;
+  ino: number;
+  /** "lock:" lines: "1: FLOCK  ADVISORY  WRITE 6778 fe:00:2155648 0 EOF" */
+  locks: string[];
+  /** every other "key: value" line (tty-index, eventfd-count, ...) */
+  extra: Record<string, string>;
+}
+
+export interface ProcFd {
+  fd: number;
+  /** readlink of /proc/<pid>/fd/<n>: a path, "socket:[123]", "pipe:[45]", "anon_inode:[eventfd]", ... */
+  target: string;
+  info?: FdInfo;
+}
+
+export function parseFdInfo(text: string): FdInfo {
+  const info: FdInfo = { pos: 0, flags: 0, mntId: 0, ino: 0, locks: [], extra: {} };
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    const key = line.slice(0, i);
+    const value = line.slice(i + 1).trim();
+    if (key === 'pos') info.pos = Number(value);
+    else if (key === 'flags') info.flags = Number.parseInt(value, 8);
+    else if (key === 'mnt_id') info.mntId = Number(value);
+    else if (key === 'ino') info.ino = Number(value);
+    else if (key === 'lock') info.locks.push(value);
+    else info.extra[key] = value;
+  }
+  return info;
+}
+
+export function readFds(pid: number): ProcFd[] {
+  const out: ProcFd[] = [];
+  for (const name of listDir(`/proc/${pid}/fd`)) {
+    const target = readLink(`/proc/${pid}/fd/${name}`);
+    if (target === undefined) continue;
+    const infoText = readText(`/proc/${pid}/fdinfo/${name}`);
+    out.push({ fd: Number(name), target, info: infoText === undefined ? undefined : parseFdInfo(infoText) });
+  }
+  return out.sort((a, b) => a.fd - b.fd);
+}
+
+/** size/dev/ino of the file behind an fd (works for deleted files too). */
+export function statFd(pid: number, fd: number): { size: number; dev: number; ino: number; mode: number } | undefined {
+  try {
+    const st = statSync(`/proc/${pid}/fd/${fd}`);
+    return { size: st.size, dev: st.dev, ino: st.ino, mode: st.mode };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface MapEntry {
+  start: bigint;
+  end: bigint;
+  perms: string;
+  offset: bigint;
+  dev: string;
+  inode: number;
+  /** path, "[heap]", "/SYSV0000abcd (deleted)", or "" for anonymous */
+  path: string;
+}
+
+export function parseMaps(text: string): MapEntry[] {
+  const out: MapEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$/.exec(line);
+    if (!m) continue;
+    out.push({
+      start: BigInt('0x' + m[1]),
+      end: BigInt('0x' + m[2]),
+      perms: m[3],
+      offset: BigInt('0x' + m[4]),
+      dev: m[5],
+      inode: Number(m[6]),
+      path: m[7],
+    });
+  }
+  return out;
+}
+
+export function readMaps(pid: number): MapEntry[] {
+  const text = readText(`/proc/${pid}/maps`);
+  return text ? parseMaps(text) : [];
+}
+
+export const NAMESPACES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'] as const;
+export type NamespaceKind = (typeof NAMESPACES)[number];
+
+/** Namespace ids ("ipc:[4026531839]") by kind; "self" reads the caller's own. */
+export function readNamespaces(pid: number | 'self'): Partial<Record<NamespaceKind, string>> {
+  const out: Partial<Record<NamespaceKind, string>> = {};
+  for (const kind of NAMESPACES) {
+    const link = readLink(`/proc/${pid}/ns/${kind}`);
+    if (link) out[kind] = link;
+  }
+  return out;
+}
+
+export function readMountinfo(pid: number): string[] {
+  const text = readText(`/proc/${pid}/mountinfo`);
+  return text ? text.split('\n').filter(Boolean) : [];
+}
+
+export function readTids(pid: number): number[] {
+  return listDir(`/proc/${pid}/task`).map(Number);
+}
+
+/** Text of any /proc file, or undefined. */
+export function readProcFile(path: string): string | undefined {
+  return readText(path);
+}
