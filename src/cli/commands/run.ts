@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { parseEnvPair } from '../../criu/options.js';
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('start CMD detached, ready to be checkpointed (own session and PID namespace, stdio on /dev/null or --log); prints its pid')
+    .usage('[options] -- CMD [ARGS...]')
+    .argument('<cmd>', 'the command to start')
+    .argument('[args...]', 'its arguments')
+    .option('--log <file>', "append the command's stdout and stderr to FILE (default: /dev/null)")
+    .option('--cwd <dir>', 'working directory of the command')
+    .option('--env <K=V>', 'set an environment variable (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--no-pidns', 'do not start the tree in its own PID namespace (restores then need its original pids free)')
+    .option('--json', 'print {pid, initPid, pidns} as JSON instead of the bare pid')
+    .action(async (cmd: string, args: string[], opts: { log?: string; cwd?: string; env: string[]; pidns: boolean; json?: boolean }) => {
+      const env = Object.fromEntries(opts.env.map(parseEnvPair));
+      const { run } = await import('../../criu/run.js');
+      const r = await run(cmd, args, { log: opts.log, cwd: opts.cwd, env, pidns: opts.pidns });
+      process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `${r.pid}\n`);
+    });
+}

@@ -1,0 +1,44 @@
+// One CRIU request for dump/restore over the RPC client, and CRIU failures turned into plain words.
+import { readFileSync } from 'node:fs';
+import { CryoError, isCryoError } from '../errors.js';
+import { explainFailure } from './explain.js';
+import type { CriuBinary } from './find.js';
+import { firstErrors, logMessage } from './log.js';
+import type { CriuHooks, CriuRequest, CriuResponse } from './rpc-types.js';
+
+export type CriuCallHooks = CriuHooks;
+
+/** Sends one request to a fresh `criu swrk` and returns CRIU's successful answer (throws otherwise). */
+export async function callCriu(
+  criu: CriuBinary,
+  req: CriuRequest,
+  opts: { imagesDir: string; hooks?: CriuHooks; signal?: AbortSignal },
+): Promise<CriuResponse> {
+  const { criuCall } = await import('./rpc.js');
+  return criuCall(criu, req, { imagesDir: opts.imagesDir, hooks: opts.hooks, signal: opts.signal, errorCode: 'RPC' });
+}
+
+/** A failed CRIU dump/restore as one CryoError: the plain cause, the fix and the log's path. */
+export function failureFromCriu(action: 'dump' | 'restore', e: unknown, logPath: string, details: Record<string, unknown>): CryoError {
+  if (isCryoError(e) && (e.exitCode === 3 || e.code === 'USAGE')) return e;
+  const d = isCryoError(e) ? e.details : {};
+  const crErrno = typeof d.crErrno === 'number' ? d.crErrno : undefined;
+  const crErrmsg = typeof d.crErrmsg === 'string' ? d.crErrmsg : undefined;
+  let log = '';
+  try {
+    log = readFileSync(logPath, 'utf8');
+  } catch {
+    /* no log */
+  }
+  const ex = explainFailure({ action, log, crErrno, crErrmsg });
+  const first = firstErrors(log, 1)[0];
+  const cause = ex?.cause ?? (first ? `CRIU: ${logMessage(first)}` : (e as Error)?.message ?? String(e));
+  const running = details.running;
+  const tail = action === 'dump' && running === true ? ' (the tree still runs)' : action === 'dump' && running === false ? ' (the tree is gone)' : '';
+  const hint = [ex?.fix, log ? `log: ${logPath}` : undefined].filter(Boolean).join('; ') || 'run again with --debug for CRIU details';
+  return new CryoError(action === 'dump' ? 'DUMP_FAILED' : 'RESTORE_FAILED', `${action} failed: ${cause}${tail}`, {
+    hint,
+    cause: e,
+    details: { ...d, ...details, logPath: log ? logPath : undefined, options: ex?.options },
+  });
+}

@@ -1,0 +1,164 @@
+// Starts a process tree ready to be checkpointed: detached, its own session, stdio on /dev/null or a
+// log file, no inherited descriptors, and (by default) in a fresh PID namespace under a tiny init.
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { CryoError } from '../errors.js';
+
+export interface RunOptions {
+  /** working directory of the command; default: the caller's */
+  cwd?: string;
+  /** extra environment variables, merged over `baseEnv` */
+  env?: Record<string, string>;
+  /** the environment to start from; default process.env */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** file that receives stdout and stderr (appended, created 0644); default /dev/null */
+  log?: string;
+  /**
+   * start the command in a new PID namespace under cryo's init, so that restores never collide with
+   * taken pids; default true (needs root). false: the command itself is the session leader.
+   */
+  pidns?: boolean;
+  /** how long to wait for the command's pid to appear, ms; default 5000 */
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  /** host pid of the command (what `cryo dump` takes) */
+  pid: number;
+  /** host pid of cryo's init (PID 1 of the namespace), when pidns */
+  initPid?: number;
+  pidns: boolean;
+}
+
+/** argv[0] of cryo's init: how `cryo dump` recognises a tree started by `cryo run`. */
+export const INIT_NAME = 'cryo-init';
+
+// Closes every inherited descriptor above 2 (bash: dash cannot name fds above 9).
+const CLOSE_FDS = 'for f in /proc/self/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"; done';
+
+// PID 1 of the namespace: forwards the usual signals to the command, reaps orphans, exits with the
+// command's status. $1 is the signal-reset prefix (`env --default-signal` undoes the SIG_IGN of INT/QUIT
+// that background jobs get), or "-".
+const INIT_SCRIPT = [
+  CLOSE_FDS,
+  'c=',
+  'for s in TERM INT HUP QUIT USR1 USR2 WINCH; do trap "[ -n \\"\\$c\\" ] && kill -$s \\$c 2>/dev/null" $s; done',
+  'd=$1; shift; [ "$d" = - ] && d=',
+  '$d "$@" & c=$!',
+  'while :; do wait $c; s=$?; kill -0 $c 2>/dev/null || exit $s; done',
+].join('\n');
+
+const PLAIN_SCRIPT = `${CLOSE_FDS}\nexec "$@"`;
+
+function which(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      if (statSync(p).isFile()) return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+let resetPrefix: string | undefined;
+function signalResetPrefix(): string {
+  resetPrefix ??= spawnSync('env', ['--default-signal=INT', 'true'], { stdio: 'ignore' }).status === 0 ? 'env --default-signal' : '-';
+  return resetPrefix;
+}
+
+/** Children of a process (/proc/PID/task/PID/children), [] when it is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Starts `cmd args` as a tree that can be checkpointed and returns its pid. The command is
+ * resolved up front so that a typo fails here, not silently in the detached tree.
+ */
+export async function run(cmd: string, args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  try {
+    if (!statSync(cwd).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new CryoError('NOT_FOUND', `working directory ${cwd} does not exist`, { hint: 'pass an existing directory to --cwd' });
+  }
+  const env: NodeJS.ProcessEnv = { ...(opts.baseEnv ?? process.env), ...(opts.env ?? {}) };
+  const resolved = cmd.includes('/') ? (isAbsolute(cmd) ? cmd : resolve(cwd, cmd)) : which(cmd, env);
+  let ok = false;
+  try {
+    if (resolved) {
+      accessSync(resolved, constants.X_OK);
+      ok = statSync(resolved).isFile();
+    }
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new CryoError('NOT_FOUND', `command not found or not executable: ${cmd}`, {
+      hint: cmd.includes('/') ? 'check the path and its execute permission' : 'check the name, or pass its path',
+    });
+  }
+  const bash = which('bash', { PATH: '/usr/bin:/bin:/usr/local/bin' });
+  if (!bash) throw new CryoError('ENVIRONMENT', 'bash is missing', { hint: 'cryo run needs bash to start trees; install it' });
+  const pidns = opts.pidns ?? true;
+  const unshare = pidns ? which('unshare', { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' }) : undefined;
+  if (pidns && !unshare) {
+    throw new CryoError('ENVIRONMENT', 'unshare (util-linux) is missing: cannot start the tree in its own PID namespace', {
+      hint: 'install util-linux, or start it without a PID namespace (--no-pidns)',
+    });
+  }
+  let out: number | 'ignore' = 'ignore';
+  if (opts.log) {
+    try {
+      out = openSync(resolve(cwd, opts.log), 'a', 0o644);
+    } catch (e) {
+      throw new CryoError('FAILED', `cannot open log file ${opts.log}: ${(e as Error).message}`, { hint: 'pass a writable path to --log', cause: e });
+    }
+  }
+  const argv = pidns
+    ? [unshare!, ['--pid', '--fork', 'setsid', bash, '-c', INIT_SCRIPT, INIT_NAME, signalResetPrefix(), resolved!, ...args]]
+    : [bash, ['-c', PLAIN_SCRIPT, 'cryo-run', resolved!, ...args]];
+  let child;
+  try {
+    child = spawn(argv[0] as string, argv[1] as string[], { cwd, env, detached: true, stdio: ['ignore', out, out] });
+  } finally {
+    if (typeof out === 'number') closeSync(out);
+  }
+  const spawned = await new Promise<number>((res, rej) => {
+    child.once('spawn', () => res(child.pid!));
+    child.once('error', rej);
+  }).catch((e: unknown) => {
+    throw new CryoError('FAILED', `cannot start ${cmd}: ${(e as Error).message}`, { hint: 'check the command and the working directory', cause: e });
+  });
+  child.unref();
+  if (!pidns) return { pid: spawned, pidns: false };
+
+  // unshare forks the init; the init forks the command. Wait for both to appear.
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  let exited: number | null | undefined;
+  child.once('exit', (code, sig) => {
+    exited = code ?? (sig ? 128 : 1);
+  });
+  for (;;) {
+    const init = childPids(spawned)[0];
+    const pid = init === undefined ? undefined : childPids(init)[0];
+    if (init !== undefined && pid !== undefined) return { pid, initPid: init, pidns: true };
+    if (exited !== undefined || Date.now() > deadline) {
+      const why = exited !== undefined ? `it exited at once (status ${exited})` : 'its pid did not appear in time';
+      throw new CryoError('FAILED', `${cmd} did not start: ${why}`, {
+        hint: opts.log ? `see its output in ${opts.log}` : 'run it with --log FILE to see its output',
+        details: { unsharePid: spawned, initPid: init },
+      });
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
