@@ -22,3 +22,9 @@ export {
 } from './criu/rpc.js';
 export type * from './criu/rpc-types.js';
 export { readCriuLog, parseCriuLog, firstErrors, isHarmlessLogLine, type CriuLog } from './criu/log.js';
+export { run, type RunOptions, type RunResult } from './criu/run.js';
+export { dump, readMeta, classifyDir, MARKER, type DumpOptions, type DumpResult, type CheckpointMeta } from './criu/dump.js';
+export { restore, assertCheckpoint, checkpointPids, type RestoreOptions, type RestoreResult } from './criu/restore.js';
+export { readStats, type DumpStats, type RestoreStats } from './criu/stats.js';
+export { detectNetworkLock, parsePid, parseSize, type CommonCriuOptions, type NetworkLock, type CgroupMode } from './criu/options.js';
+export { resolveDumpTarget, type DumpTarget } from './criu/pidns.js';

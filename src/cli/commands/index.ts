@@ -2,6 +2,9 @@
 // heavy modules (koffi, the image schemas) at top level: load them inside the action.
 import type { Command } from 'commander';
 import { register as check } from './check.js';
+import { register as dump } from './dump.js';
+import { register as restore } from './restore.js';
+import { register as run } from './run.js';
 import { register as setup } from './setup.js';
 import { register as verify } from './verify.js';
 import { register as x } from './x.js';
@@ -10,6 +13,9 @@ export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
   check,
+  dump,
+  restore,
+  run,
   setup,
   verify,
   x,
