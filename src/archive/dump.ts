@@ -81,7 +81,8 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
     let d;
     try {
       // no abort signal here: CRIU finishes its short copy, then we resume the tree below
-      d = await dump(pid, imagesDir, { ...opts, leaveRunning, leaveStopped: !leaveRunning });
+      const { signal: _signal, ...dumpOpts } = opts;
+      d = await dump(pid, imagesDir, { ...dumpOpts, leaveRunning, leaveStopped: !leaveRunning });
     } catch (e) {
       throw keepLog(e, imagesDir);
     }
