@@ -1,4 +1,4 @@
-// Open a checkpoint given as an images directory (or, when the archive module is present, a .ckpt archive).
+// Open a checkpoint given as an images directory or a cryo archive (extracted by the archive module).
 import { statSync } from 'node:fs';
 import { ImageDir } from './images.js';
 
@@ -12,22 +12,16 @@ export async function openImages(path: string): Promise<OpenedImages> {
   try {
     isDir = statSync(path).isDirectory();
   } catch {
-    // ImageDir reports the missing path
+    // openCheckpoint names the missing path
   }
-  if (!isDir && /\.ckpt$/.test(path)) {
-    const opened = await openArchive(path);
-    if (opened) return { img: new ImageDir(opened.dir), close: async () => { await opened.close(); } };
-  }
-  return { img: new ImageDir(path), close: async () => {} };
-}
-
-async function openArchive(path: string): Promise<{ dir: string; close(): unknown } | undefined> {
-  const spec = '../archive/index.js';
+  // a directory needs nothing else: keep the archive code (and its native zstd) unloaded
+  if (isDir) return { img: new ImageDir(path), close: async () => {} };
+  const { openCheckpoint } = await import('../archive/open.js');
+  const opened = await openCheckpoint(path);
   try {
-    const mod = (await import(spec)) as { openCheckpoint?: (p: string) => Promise<{ dir: string; close(): unknown }> | { dir: string; close(): unknown } };
-    return mod.openCheckpoint ? await mod.openCheckpoint(path) : undefined;
+    return { img: new ImageDir(opened.dir), close: () => opened.close() };
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    await opened.close();
     throw e;
   }
 }

@@ -5,6 +5,8 @@ import { register as check } from './check.js';
 import { register as dump } from './dump.js';
 import { register as restore } from './restore.js';
 import { register as run } from './run.js';
+import { register as inspect } from './inspect.js';
+import { register as mem } from './mem.js';
 import { register as setup } from './setup.js';
 import { register as verify } from './verify.js';
 import { register as x } from './x.js';
@@ -16,6 +18,8 @@ export const commands: RegisterCommand[] = [
   dump,
   restore,
   run,
+  inspect,
+  mem,
   setup,
   verify,
   x,

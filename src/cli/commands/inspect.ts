@@ -1,0 +1,35 @@
+// cryo inspect DIR: the process tree of a checkpoint with files, sockets, memory and mounts.
+import type { Command } from 'commander';
+import { usageError } from '../../errors.js';
+import { paint, printJson, useColor } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('inspect')
+    .description('show what a checkpoint holds: processes, credentials, namespaces, files, sockets, memory, mounts')
+    .argument('<dir>', 'checkpoint images directory (or archive)')
+    .option('-p, --pid <pid>', 'only this process (and its ancestors)', (v: string) => {
+      if (!/^\d+$/.test(v)) throw usageError(`--pid: expected a process id, got "${v}"`);
+      return Number(v);
+    })
+    .option('--env', "include each process's environment")
+    .option('--maps', 'list every memory mapping (text output; JSON always has them)')
+    .option('--json', 'JSON output')
+    .action(async (dir: string, o: { pid?: number; env?: boolean; maps?: boolean; json?: boolean }) => {
+      const { openImages } = await import('../../inspect/open.js');
+      const { inspectCheckpoint } = await import('../../inspect/model.js');
+      const { checkpointPids } = await import('../../inspect/search.js');
+      const { img, close } = await openImages(dir);
+      try {
+        if (o.pid !== undefined) checkpointPids(img, o.pid);
+        const model = inspectCheckpoint(img, { env: o.env, pid: o.pid });
+        if (o.json) printJson(model);
+        else {
+          const { renderInspect } = await import('../render/inspect.js');
+          process.stdout.write(renderInspect(model, { color: useColor(), maps: Boolean(o.maps), paint }));
+        }
+      } finally {
+        await close();
+      }
+    });
+}

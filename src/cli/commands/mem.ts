@@ -1,0 +1,103 @@
+// cryo mem DIR: search a checkpoint's memory (grep-like: exit 0 found, 1 not) or dump a range.
+import type { Command } from 'commander';
+import { CryoError, usageError } from '../../errors.js';
+import { printJson, useColor, paint } from '../output.js';
+
+function parseIntOption(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw usageError(`${name}: expected a non-negative integer, got "${v}"`);
+    return Number(v);
+  };
+}
+
+/** "7f00dead0000" or "0x7f00dead0000", then optional "+LEN" (decimal, 0x hex, or with k/m/g suffix). */
+export function parseRange(spec: string): { addr: number; len?: number } {
+  const m = /^(?:0x)?([0-9a-f]+)(?:\+(0x[0-9a-f]+|\d+)([kmg]i?b?)?)?$/i.exec(spec.trim());
+  if (!m) throw usageError(`--dump: expected ADDR[+LEN] (hex address, e.g. 0x7f12a000+4096), got "${spec}"`);
+  const addr = Number.parseInt(m[1]!, 16);
+  if (!Number.isSafeInteger(addr)) throw usageError(`--dump: address ${m[1]} is out of range`);
+  if (m[2] === undefined) return { addr };
+  let len = m[2].startsWith('0x') ? Number.parseInt(m[2].slice(2), 16) : Number(m[2]);
+  const unit = (m[3] ?? '').toLowerCase()[0];
+  if (unit === 'k') len *= 1024;
+  else if (unit === 'm') len *= 1024 ** 2;
+  else if (unit === 'g') len *= 1024 ** 3;
+  if (!Number.isSafeInteger(len) || len <= 0) throw usageError(`--dump: expected a positive length, got "${m[2]}${m[3] ?? ''}"`);
+  return { addr, len };
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+export function register(program: Command): void {
+  program
+    .command('mem')
+    .description("search a checkpoint's memory (exit 0 when found, 1 when not) or dump a range of it")
+    .argument('<dir>', 'checkpoint images directory')
+    .option('-p, --pid <pid>', 'only this process (default: every process)', parseIntOption('--pid'))
+    .option('-s, --search <text>', 'find this exact text')
+    .option('-e, --regex <re>', 'find this JavaScript regular expression (over bytes as latin1)')
+    .option('-C, --context <n>', 'bytes of context around each match', parseIntOption('--context'), 16)
+    .option('-m, --max <n>', 'stop after n matches', parseIntOption('--max'))
+    .option('--dump <addr[+len]>', 'write the raw bytes of this range (zeros where not dumped); needs --pid and -o')
+    .option('-o, --output <file>', 'where --dump writes')
+    .option('--json', 'JSON output')
+    .action(async (dir: string, o: { pid?: number; search?: string; regex?: string; context: number; max?: number; dump?: string; output?: string; json?: boolean }) => {
+      const modes = [o.search !== undefined, o.regex !== undefined, o.dump !== undefined].filter(Boolean).length;
+      if (modes !== 1) throw usageError('give exactly one of --search TEXT, --regex RE or --dump ADDR[+LEN]', 'e.g. cryo mem ./ckpt --pid 42 --search token=');
+      let regex: RegExp | undefined;
+      if (o.regex !== undefined) {
+        try {
+          regex = new RegExp(o.regex, 'g');
+        } catch (e) {
+          throw usageError(`--regex: ${(e as Error).message}`);
+        }
+      }
+      if (o.dump !== undefined && (o.pid === undefined || o.output === undefined)) throw usageError('--dump needs --pid P and -o FILE');
+      const range = o.dump !== undefined ? parseRange(o.dump) : undefined;
+      const { openImages } = await import('../../inspect/open.js');
+      const search = await import('../../inspect/search.js');
+      const { img, close } = await openImages(dir);
+      try {
+        if (range) {
+          let len = range.len;
+          if (len === undefined) {
+            const { AddressSpace } = await import('../../inspect/address-space.js');
+            search.checkpointPids(img, o.pid);
+            const vma = new AddressSpace(img, o.pid!).vmaAt(range.addr);
+            if (!vma) throw new CryoError('NOT_FOUND', `no mapping of process ${o.pid} contains ${hex(range.addr)}`, { hint: 'give a length (ADDR+LEN), or see the mappings with `cryo x DIR mems`' });
+            len = vma.end - range.addr;
+          }
+          const r = search.dumpMemory(img, o.pid!, range.addr, len, o.output!);
+          const notDumped = r.missing.reduce((s, m) => s + m.end - m.start, 0);
+          if (o.json) printJson({ pid: o.pid, start: hex(range.addr), length: r.written, file: o.output, notDumped: r.missing.map((m) => ({ start: hex(m.start), end: hex(m.end) })) });
+          else {
+            process.stdout.write(`wrote ${r.written} bytes of process ${o.pid} from ${hex(range.addr)} to ${o.output}\n`);
+            if (notDumped) process.stderr.write(`note: ${notDumped} of them were not in the checkpoint and are zeros (${r.missing.length} range${r.missing.length === 1 ? '' : 's'})\n`);
+          }
+          process.exitCode = 0;
+          return;
+        }
+        const { hexdumpLines, printable } = await import('../render/hexdump.js');
+        const color = useColor();
+        const opts = { pid: o.pid, text: o.search, regex, context: o.context, maxMatches: o.max };
+        const matches = search.searchMemory(img, opts, o.json ? undefined : (m) => {
+          const head = `${paint('35', String(m.pid), color)}  ${paint('1', hex(m.address), color)}  ${m.mapping.name} ${m.mapping.start.toString(16)}-${m.mapping.end.toString(16)} ${m.mapping.prot} +${hex(m.offset)}`;
+          process.stdout.write(`${head}\n${hexdumpLines(m.context, m.contextStart, { start: m.address, end: m.address + m.length }, color).join('\n')}\n`);
+        });
+        if (o.json) {
+          printJson({
+            count: matches.length,
+            matches: matches.map((m) => ({
+              pid: m.pid, address: hex(m.address), length: m.length, offset: m.offset,
+              mapping: { start: hex(m.mapping.start), end: hex(m.mapping.end), prot: m.mapping.prot, name: m.mapping.name },
+              match: printable(m.match),
+              context: { start: hex(m.contextStart), hex: m.context.toString('hex'), text: printable(m.context) },
+            })),
+          });
+        } else if (matches.length === 0) process.stderr.write('no match\n');
+        process.exitCode = matches.length ? 0 : 1;
+      } finally {
+        await close();
+      }
+    });
+}

@@ -1,0 +1,71 @@
+// Text rendering of the inspect model: a drawn process tree with aligned sections.
+import type { CheckpointModel, ProcessModel } from '../../inspect/model.js';
+import { columns, humanBytes } from './text.js';
+import { renderTree, type TreeNode } from './tree.js';
+
+export interface InspectRenderOptions {
+  color: boolean;
+  maps: boolean;
+  paint: (code: string, text: string, on: boolean) => string;
+}
+
+function quoteArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`;
+}
+
+function credsLine(p: ProcessModel): string | undefined {
+  const c = p.creds;
+  if (!c) return undefined;
+  const ids = c.uid === c.euid && c.uid === c.suid && c.gid === c.egid && c.gid === c.sgid ? `uid ${c.uid} gid ${c.gid}` : `uid ${c.uid}/${c.euid}/${c.suid} gid ${c.gid}/${c.egid}/${c.sgid}`;
+  const groups = c.groups.length ? ` groups ${c.groups.join(',')}` : '';
+  const caps = c.capEff ? ` caps ${c.capEff}` : '';
+  return `${ids}${groups}${caps}${c.noNewPrivs ? ' no_new_privs' : ''}`;
+}
+
+function processNode(p: ProcessModel, byPid: Map<number, ProcessModel>, o: InspectRenderOptions): TreeNode {
+  const b = (s: string) => o.paint('1', s, o.color);
+  const dim = (s: string) => o.paint('2', s, o.color);
+  const body: string[] = [];
+  const kv: string[][] = [];
+  if (p.cmdline) kv.push(['cmdline', p.cmdline.map(quoteArg).join(' ')]);
+  if (p.exe) kv.push(['exe', p.exe]);
+  if (p.cwd !== undefined) kv.push(['cwd', `${p.cwd}${p.root !== undefined ? `   root ${p.root}` : ''}${p.umask !== undefined ? `   umask ${p.umask.toString(8).padStart(4, '0')}` : ''}`]);
+  const cl = credsLine(p);
+  if (cl) kv.push(['creds', cl]);
+  kv.push(['threads', p.threads.map((t) => (t.comm && t.comm !== p.comm ? `${t.tid} (${t.comm})` : String(t.tid))).join(' ')]);
+  const ns = Object.entries(p.namespaces).map(([k, v]) => `${k}:${v}`).join(' ');
+  if (ns) kv.push(['ns', ns]);
+  kv.push(['memory', `${p.mappings.length} mappings, ${humanBytes(p.memory.mappedBytes)} mapped, ${humanBytes(p.memory.dumpedBytes)} dumped (${p.memory.dumpedPages} pages)`]);
+  body.push(...columns(kv.map(([k, v]) => [dim(k!), v!])));
+  if (p.environ) {
+    body.push(dim('environment'));
+    for (const e of p.environ) body.push(`  ${e}`);
+  }
+  if (p.fds.length) {
+    body.push(dim('files'));
+    body.push(...columns(p.fds.map((f) => [String(f.fd), f.type, f.description]), ['right'], '  '));
+  }
+  const maps = o.maps ? p.mappings : p.mappings.filter((m) => m.dumpedPages > 0);
+  if (maps.length) {
+    body.push(dim(o.maps ? 'mappings' : 'mappings with dumped pages (all: --maps)'));
+    body.push(...columns(maps.map((m) => [
+      `${m.start.slice(2)}-${m.end.slice(2)}`, m.prot + (m.shared ? 's' : 'p'), humanBytes(m.size), m.dumpedPages ? `${m.dumpedPages} pg` : '-',
+      m.name + (m.fileOffset ? ` +0x${m.fileOffset.toString(16)}` : ''),
+    ]), ['left', 'left', 'right', 'right'], '  '));
+  }
+  const children = p.children.map((c) => byPid.get(c)).filter((c): c is ProcessModel => c !== undefined).map((c) => processNode(c, byPid, o));
+  return { label: `${b(p.comm)} ${o.paint('36', `pid ${p.pid}`, o.color)}${dim(`  ppid ${p.ppid} pgid ${p.pgid} sid ${p.sid}${p.state !== 'alive' ? `  ${p.state}` : ''}`)}`, body, children };
+}
+
+export function renderInspect(m: CheckpointModel, o: InspectRenderOptions): string {
+  const byPid = new Map(m.processes.map((p) => [p.pid, p]));
+  const roots = m.processes.filter((p) => !byPid.has(p.ppid));
+  const out: string[] = [];
+  out.push(`${o.paint('1', 'checkpoint', o.color)} ${m.dir}  (${m.processes.length} process${m.processes.length === 1 ? '' : 'es'}${m.imageVersion !== undefined ? `, image v${m.imageVersion}` : ''}${m.parent ? `, parent ${m.parent}` : ''})`);
+  out.push(...renderTree(roots.map((r) => processNode(r, byPid, o))));
+  if (m.mounts?.length) {
+    out.push(o.paint('1', 'mounts', o.color));
+    out.push(...columns(m.mounts.map((x) => [String(x.id), String(x.parent), x.mountpoint, x.fstype ?? '', x.source ?? '', x.options ?? '']), ['right', 'right'], '  '));
+  }
+  return out.join('\n') + '\n';
+}
