@@ -1,0 +1,164 @@
+// The image schemas, resolved once from the descriptor JSON that the build compiled from proto/images.
+// Types are resolved lazily (only the messages an image uses), so startup stays small.
+import { readFileSync } from 'node:fs';
+
+/** Wire-level scalar kinds plus 'enum' and 'message'. */
+export type FieldKind =
+  | 'double' | 'float' | 'int32' | 'uint32' | 'sint32' | 'fixed32' | 'sfixed32'
+  | 'int64' | 'uint64' | 'sint64' | 'fixed64' | 'sfixed64'
+  | 'bool' | 'string' | 'bytes' | 'enum' | 'message';
+
+/** CRIU's custom field options (opts.proto), which drive crit's --pretty rendering. */
+export interface CriuFieldOptions {
+  hex?: boolean;
+  ipadd?: boolean;
+  flags?: string;
+  dev?: boolean;
+  odev?: boolean;
+  dict?: string;
+  conv?: string;
+}
+
+export interface EnumType {
+  name: string;
+  byName: Map<string, number>;
+  byNumber: Map<number, string>;
+}
+
+export interface FieldInfo {
+  name: string;
+  id: number;
+  kind: FieldKind;
+  repeated: boolean;
+  required: boolean;
+  packed: boolean;
+  /** wire type of one (unpacked) value */
+  wireType: number;
+  is64: boolean;
+  opts: CriuFieldOptions;
+  enumType?: EnumType;
+  /** resolved on first use */
+  readonly messageType?: MessageType;
+}
+
+export interface MessageType {
+  name: string;
+  /** sorted by field number: the order protobuf-c and python write and list them */
+  fields: FieldInfo[];
+  byId: Map<number, FieldInfo>;
+  byName: Map<string, FieldInfo>;
+}
+
+interface JsonNamespace {
+  nested?: Record<string, JsonNode>;
+}
+interface JsonNode extends JsonNamespace {
+  fields?: Record<string, { rule?: string; type: string; id: number; options?: Record<string, unknown> }>;
+  values?: Record<string, number>;
+}
+
+const WIRE: Record<string, number> = {
+  double: 1, fixed64: 1, sfixed64: 1, float: 5, fixed32: 5, sfixed32: 5,
+  string: 2, bytes: 2, message: 2,
+};
+
+let root: JsonNamespace | undefined;
+const messages = new Map<string, MessageType>();
+const enums = new Map<string, EnumType>();
+
+function loadRoot(): JsonNamespace {
+  if (!root) {
+    // dist/src/images/schema.js -> dist/proto/images.json
+    root = JSON.parse(readFileSync(new URL('../../proto/images.json', import.meta.url), 'utf8')) as JsonNamespace;
+  }
+  return root;
+}
+
+function lookup(path: string[]): JsonNode | undefined {
+  let node: JsonNode | undefined = loadRoot();
+  for (const p of path) {
+    node = node?.nested?.[p];
+    if (!node) return undefined;
+  }
+  return node;
+}
+
+/** Resolve a type reference the protobuf way: innermost scope first. Returns the full dotted path. */
+function resolveRef(scope: string[], ref: string): string[] | undefined {
+  const parts = ref.replace(/^\./, '').split('.');
+  if (ref.startsWith('.')) return lookup(parts) ? parts : undefined;
+  for (let i = scope.length; i >= 0; i--) {
+    const cand = [...scope.slice(0, i), ...parts];
+    if (lookup(cand)) return cand;
+  }
+  return undefined;
+}
+
+function enumFor(path: string[]): EnumType {
+  const key = path.join('.');
+  let e = enums.get(key);
+  if (!e) {
+    const node = lookup(path)!;
+    e = { name: key, byName: new Map(), byNumber: new Map() };
+    for (const [n, v] of Object.entries(node.values!)) {
+      e.byName.set(n, v);
+      if (!e.byNumber.has(v)) e.byNumber.set(v, n);
+    }
+    enums.set(key, e);
+  }
+  return e;
+}
+
+/** A message type by its (dotted) name, e.g. 'core_entry' or 'pagemap_head'. */
+export function messageType(name: string): MessageType {
+  const cached = messages.get(name);
+  if (cached) return cached;
+  const path = name.split('.');
+  const node = lookup(path);
+  if (!node || !node.fields) throw new Error(`unknown message type ${name}`);
+  const mt: MessageType = { name, fields: [], byId: new Map(), byName: new Map() };
+  messages.set(name, mt);
+  for (const [fname, f] of Object.entries(node.fields)) {
+    const o = f.options ?? {};
+    const opts: CriuFieldOptions = {};
+    if (o['(criu).hex']) opts.hex = true;
+    if (o['(criu).ipadd']) opts.ipadd = true;
+    if (o['(criu).dev']) opts.dev = true;
+    if (o['(criu).odev']) opts.odev = true;
+    if (typeof o['(criu).flags'] === 'string') opts.flags = o['(criu).flags'] as string;
+    if (typeof o['(criu).dict'] === 'string') opts.dict = o['(criu).dict'] as string;
+    if (typeof o['(criu).conv'] === 'string') opts.conv = o['(criu).conv'] as string;
+    let kind: FieldKind;
+    let enumType: EnumType | undefined;
+    let msgPath: string[] | undefined;
+    if (f.type in SCALARS) kind = f.type as FieldKind;
+    else {
+      const p = resolveRef(path, f.type);
+      if (!p) throw new Error(`unresolved type ${f.type} in ${name}`);
+      const target = lookup(p)!;
+      if (target.values) { kind = 'enum'; enumType = enumFor(p); }
+      else { kind = 'message'; msgPath = p; }
+    }
+    const field: FieldInfo = {
+      name: fname, id: f.id, kind,
+      repeated: f.rule === 'repeated', required: f.rule === 'required', packed: o.packed === true,
+      wireType: WIRE[kind] ?? 0,
+      is64: kind === 'int64' || kind === 'uint64' || kind === 'sint64' || kind === 'fixed64' || kind === 'sfixed64',
+      opts, enumType,
+    };
+    if (msgPath) {
+      const target = msgPath.join('.');
+      let resolved: MessageType | undefined;
+      Object.defineProperty(field, 'messageType', { get: () => (resolved ??= messageType(target)), enumerable: false });
+    }
+    mt.fields.push(field);
+  }
+  mt.fields.sort((a, b) => a.id - b.id);
+  for (const f of mt.fields) { mt.byId.set(f.id, f); mt.byName.set(f.name, f); }
+  return mt;
+}
+
+const SCALARS: Record<string, true> = {
+  double: true, float: true, int32: true, uint32: true, sint32: true, fixed32: true, sfixed32: true,
+  int64: true, uint64: true, sint64: true, fixed64: true, sfixed64: true, bool: true, string: true, bytes: true,
+};
