@@ -201,7 +201,14 @@ export async function writeArchive(dir: string, out: ArchiveOutput, meta: Archiv
   const manifestJson = Buffer.from(JSON.stringify(manifest), 'utf8');
   const manifestSha = createHash('sha256').update(manifestJson).digest('hex');
   if (opts.signal?.aborted) throw interrupted();
-  const sink = typeof out === 'string' ? (out === '-' ? streamSink(process.stdout) : await fileSink(out)) : streamSink(out);
+  let sink: Sink;
+  try {
+    sink = typeof out === 'string' ? (out === '-' ? streamSink(process.stdout) : await fileSink(out)) : streamSink(out);
+  } catch (e) {
+    throw new CryoError('FAILED', `cannot write the archive ${String(out)}: ${(e as Error).message}`, {
+      hint: 'pass a writable path to -o (its directory must exist)', cause: e,
+    });
+  }
   const progress = createProgress('archive', manifest.totalBytes, opts.progress);
   let bytes = 0;
   try {
