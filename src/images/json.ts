@@ -4,7 +4,7 @@ import { CryoError } from '../errors.js';
 import type { Image } from './image.js';
 import { MAGICS } from './magic.js';
 import { messageType, type FieldInfo, type MessageType } from './schema.js';
-import type { Entry } from './wire.js';
+import { encodeMessage, type Entry } from './wire.js';
 
 export interface JsonOptions {
   /** crit's --pretty: indent 4 and field-specific renderings (hex, IPs, flags, devices, dict names) */
@@ -278,6 +278,7 @@ function entryToJ(type: MessageType, e: Entry, pretty: boolean, isHex = false): 
 
 function extraToJ(kind: string | undefined, x: unknown): J {
   if (x instanceof Uint8Array) return base64Lines(x);
+  if (typeof x === 'string') return x;
   if (kind === 'tcp-stream') {
     const t = x as { inq: Buffer; outq: Buffer };
     return { inq: base64Lines(t.inq), outq: base64Lines(t.outq) };
@@ -288,6 +289,26 @@ function extraToJ(kind: string | undefined, x: unknown): J {
     return (x as unknown[]).map((v, i) => (i % 2 === 0 ? entryToJ(mt, v as Entry, false) : base64Lines(v as Buffer)));
   }
   throw new Error(`cannot render payload of kind ${kind}`);
+}
+
+/** The payload size crit's `show --nopl` reports for an entry's extra. */
+export function payloadSize(magic: string, e: Entry): number {
+  const x = e.extra;
+  switch (MAGICS.get(magic)?.extra) {
+    case 'pipe-data': return Number(e.bytes);
+    case 'sk-queue': return Number(e.length);
+    case 'tcp-stream': return Number(e.inq_len) + Number(e.outq_len);
+    case 'ipc-sem': return 2 * Number(e.nsems);
+    case 'ipc-shm': return Number(e.size);
+    case 'ipc-msg': {
+      const mt = messageType('ipc_msg');
+      let n = 0;
+      const arr = x as unknown[];
+      for (let i = 0; i + 1 < arr.length; i += 2) n += encodeMessage(mt, arr[i] as Entry).length + Number((arr[i] as Entry).msize);
+      return n;
+    }
+  }
+  return x instanceof Uint8Array ? x.length : 0;
 }
 
 function imageToJ(img: Image, pretty: boolean): { [k: string]: J } {

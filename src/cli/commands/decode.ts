@@ -1,0 +1,24 @@
+// cryo decode: an image file to crit's JSON (same output as `crit decode`).
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  program
+    .command('decode')
+    .description('convert a CRIU image from binary to JSON (as crit decode)')
+    .option('-i, --in <file>', 'image to decode (stdin by default)')
+    .option('-o, --out <file>', 'where to write the JSON (stdout by default)')
+    .option('--pretty', 'indent, and render some numeric fields in field-specific formats (hex, IPs, flags, devices)')
+    .option('--max-entry-size <bytes>', 'refuse entries larger than this (default 64 MiB)', (v: string) => Number(v))
+    .action(async (o: { in?: string; out?: string; pretty?: boolean; maxEntrySize?: number }) => {
+      const { readInput, writeOutput } = await import('../../images/cli-io.js');
+      const { decodeImage } = await import('../../images/image.js');
+      const { imageToJson } = await import('../../images/json.js');
+      const { usageError } = await import('../../errors.js');
+      if (o.maxEntrySize !== undefined && !(Number.isInteger(o.maxEntrySize) && o.maxEntrySize > 0)) {
+        throw usageError('--max-entry-size: expected a positive number of bytes');
+      }
+      const buf = await readInput(o.in);
+      const img = decodeImage(buf, { name: o.in ?? '<stdin>', maxEntrySize: o.maxEntrySize });
+      writeOutput(o.out, imageToJson(img, { pretty: o.pretty }), '\n');
+    });
+}

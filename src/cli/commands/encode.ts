@@ -1,0 +1,24 @@
+// cryo encode: crit's (or cryo's) JSON back to the binary image (as `crit encode`).
+import type { Command } from 'commander';
+
+export function register(program: Command): void {
+  program
+    .command('encode')
+    .description('convert a CRIU image from JSON to binary (as crit encode)')
+    .option('-i, --in <file>', 'JSON to encode (stdin by default)')
+    .option('-o, --out <file>', 'where to write the image (stdout by default)')
+    .action(async (o: { in?: string; out?: string }) => {
+      const { readInput, writeOutput } = await import('../../images/cli-io.js');
+      const { encodeImage } = await import('../../images/image.js');
+      const { imageFromJson } = await import('../../images/json.js');
+      const { CryoError } = await import('../../errors.js');
+      const buf = await readInput(o.in);
+      const name = o.in ?? '<stdin>';
+      if (buf.length >= 4 && buf[0] !== 0x7b && buf.subarray(0, 64).some((b) => b < 9)) {
+        throw new CryoError('BAD_IMAGE', `${name}: not JSON (it looks like a binary image)`, {
+          hint: 'encode expects JSON; use `cryo decode` to turn an image into JSON',
+        });
+      }
+      writeOutput(o.out, encodeImage(imageFromJson(buf.toString('utf8'), name)));
+    });
+}
