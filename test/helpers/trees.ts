@@ -1,0 +1,151 @@
+// Helpers for tests that start process trees: start them ready for checkpointing, run the built
+// CLI, wait for conditions, and end every tree they started BY PID (never by name).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run, childPids, type RunOptions } from '../../src/criu/run.js';
+import { isCryoInit, readProc } from '../../src/criu/pidns.js';
+
+/** Repository root (tests run from dist/test/...). */
+export const repoRoot = new URL('../../../', import.meta.url).pathname;
+/** The built CLI entry. */
+export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+/** Fixture programs (sources, not compiled by tsc). */
+export const fixturesDir = join(repoRoot, 'test', 'fixtures');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cryo ARGS` (the built CLI) to completion, without inheriting this process's extra fds. */
+export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** A unique temp dir; remove it with rmSync or through a Trees instance. */
+export function tempDir(prefix = 'cryo-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `pred` every 20 ms until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
+export async function waitFor<T>(pred: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await pred();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** True while PID is a live (non-zombie) process. */
+export function alive(pid: number): boolean {
+  const p = readProc(pid);
+  return Boolean(p && p.state !== 'Z' && p.state !== 'X');
+}
+
+/** PID and all its descendants (depth first, parents before children). */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number) => {
+    out.push(p);
+    for (const c of childPids(p)) walk(c);
+  };
+  walk(pid);
+  return out;
+}
+
+/** The lines of a text file ([] when it does not exist yet). */
+export function lines(file: string): string[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+/** Kills a tree by pid: every descendant, then the root (SIGKILL). Gone pids are ignored. */
+export function killTree(pid: number): void {
+  const all = descendants(pid).reverse();
+  for (const p of all) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * Tracks what a test started and ends it: `await using`-free, call cleanup() in t.after().
+ * Trees started in cryo's PID namespace are ended through their init (which takes the namespace down).
+ */
+export class Trees {
+  private pids = new Set<number>();
+  private dirs = new Set<string>();
+
+  /** Starts a tree with cryo's run() and tracks it; returns the command's pid. */
+  async start(cmd: string, args: string[], opts: RunOptions = {}): Promise<{ pid: number; initPid?: number }> {
+    const r = await run(cmd, args, opts);
+    this.track(r.initPid ?? r.pid);
+    return r;
+  }
+
+  /** Tracks a pid (a tree root) to kill at cleanup. */
+  track(pid: number): number {
+    this.pids.add(pid);
+    return pid;
+  }
+
+  dir(prefix?: string): string {
+    const d = tempDir(prefix);
+    this.dirs.add(d);
+    return d;
+  }
+
+  /** Kills every tracked tree by pid and removes temp dirs. */
+  cleanup(): void {
+    for (const pid of this.pids) {
+      // a tracked pid may since have been reused; only kill what still descends from it if it lives
+      if (alive(pid)) killTree(pid);
+    }
+    this.pids.clear();
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+    this.dirs.clear();
+  }
+}
+
+/** The tree root to kill for a pid `cryo run` printed: cryo's namespace init when there is one. */
+export function rootOf(pid: number): number {
+  const ppid = readProc(pid)?.ppid;
+  return ppid !== undefined && ppid > 1 && isCryoInit(ppid) ? ppid : pid;
+}
+
+/** Compiles a C fixture with gcc into `outDir`; undefined when gcc is missing. */
+export function compileFixture(name: string, outDir: string, flags: string[] = []): string | undefined {
+  const out = join(outDir, name.replace(/\.c$/, ''));
+  const r = spawnSync('gcc', ['-O1', '-o', out, join(fixturesDir, name), ...flags], { encoding: 'utf8' });
+  if (r.error) return undefined;
+  if (r.status !== 0) throw new Error(`gcc failed on ${name}: ${r.stderr}`);
+  return out;
+}
