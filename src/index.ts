@@ -29,3 +29,4 @@ export { readStats, type DumpStats, type RestoreStats } from './criu/stats.js';
 export { detectNetworkLock, parsePid, parseSize, type CommonCriuOptions, type NetworkLock, type CgroupMode } from './criu/options.js';
 export { resolveDumpTarget, type DumpTarget } from './criu/pidns.js';
 export { readImage, writeImage, decodeImage, encodeImage, iterateEntries, iterateImage, imageToJson, imageFromJson, parseJson, stringifyJson, MAGICS, isRawImageName, UNKNOWN_FIELDS, type Image, type Entry, type DecodeOptions, type JsonOptions, type ImageHeader, type ByteSource } from './images/index.js';
+export { preflight, type PreflightReport, type PreflightIssue, type PreflightProcess, type PreflightOptions } from './preflight/index.js';

@@ -1,0 +1,63 @@
+// `cryo check --pid PID`: the preflight of a live tree, as a verdict line and findings by process, or JSON.
+import { paint, printJson, useColor } from './output.js';
+import type { PreflightIssue, PreflightReport } from '../preflight/types.js';
+
+export interface PreflightActionOptions {
+  json: boolean;
+  /** the global --criu (unused by the walk itself; kept for the dump command line shown) */
+  criu?: string;
+}
+
+/** Exit status 0 when dumpable as is, 1 when not (options needed, or blockers). */
+export async function preflightAction(pid: number, opts: PreflightActionOptions): Promise<void> {
+  const { preflight } = await import('../preflight/preflight.js');
+  const report = preflight(pid);
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const warnings = root ? [] : ['not root: other users\' processes, their fds and sockets may be hidden'];
+  if (opts.json) printJson(warnings.length ? { ...report, warnings } : report);
+  else process.stdout.write(renderPreflight(report, useColor(), warnings));
+  process.exitCode = report.dumpable ? 0 : 1;
+}
+
+/** Text rendering: the verdict, the command to run, blockers, then findings grouped by process. */
+export function renderPreflight(r: PreflightReport, color = false, warnings: string[] = []): string {
+  const out: string[] = [];
+  const n = r.processes.length;
+  const tree = `tree ${r.pid} (${n} process${n === 1 ? '' : 'es'})`;
+  if (r.blockers.length) {
+    out.push(`${paint('31', 'not dumpable:', color)} ${tree}: ${r.blockers.length} blocker${r.blockers.length === 1 ? '' : 's'} no option fixes`);
+  } else if (r.options.length) {
+    out.push(`${paint('33', 'dumpable with options:', color)} ${tree}`);
+    out.push(`  cryo dump ${r.pid} ${r.options.map(quote).join(' ')}`);
+  } else {
+    out.push(`${paint('32', 'dumpable:', color)} ${tree}, no extra options needed`);
+  }
+  for (const w of warnings) out.push(`${paint('33', 'warning:', color)} ${w}`);
+  if (r.blockers.length) {
+    out.push('', 'blockers:');
+    for (const b of r.blockers) out.push(`  ${where(b)}: ${b.message}`);
+    if (r.options.length) out.push(`also needed once they are gone: ${r.options.map(quote).join(' ')}`);
+  }
+  const byPid = new Map<number, PreflightIssue[]>();
+  for (const f of r.findings) {
+    if (!byPid.has(f.pid)) byPid.set(f.pid, []);
+    byPid.get(f.pid)!.push(f);
+  }
+  if (byPid.size) out.push('', 'findings:');
+  for (const p of r.processes) {
+    const fs = byPid.get(p.pid);
+    if (!fs) continue;
+    out.push(`  ${p.pid} ${p.comm}${p.pid === r.pid ? ' (root)' : ''}`);
+    for (const f of fs) out.push(`    ${f.fd === undefined ? '' : `fd ${f.fd}: `}${f.message}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function where(i: PreflightIssue): string {
+  return `pid ${i.pid}${i.fd === undefined ? '' : ` fd ${i.fd}`}`;
+}
+
+/** Shell-quote an argv word when needed ("unix[123]" holds glob characters). */
+function quote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
