@@ -8,10 +8,12 @@ import { register as encode } from './encode.js';
 import { register as info } from './info.js';
 import { register as restore } from './restore.js';
 import { register as run } from './run.js';
+import { register as diff } from './diff.js';
 import { register as inspect } from './inspect.js';
 import { register as mem } from './mem.js';
 import { register as setup } from './setup.js';
 import { register as show } from './show.js';
+import { register as stats } from './stats.js';
 import { register as verify } from './verify.js';
 import { register as x } from './x.js';
 
@@ -25,10 +27,12 @@ export const commands: RegisterCommand[] = [
   info,
   restore,
   run,
+  diff,
   inspect,
   mem,
   setup,
   show,
+  stats,
   verify,
   x,
 ];

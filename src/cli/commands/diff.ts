@@ -1,0 +1,32 @@
+// cryo diff A B: processes, threads, files, sockets, mappings and memory pages that changed.
+import type { Command } from 'commander';
+import { paint, printJson, useColor } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('diff')
+    .description('what changed between two checkpoints: processes, threads, files, sockets, mappings, memory pages')
+    .argument('<a>', 'the earlier checkpoint (directory or archive)')
+    .argument('<b>', 'the later checkpoint')
+    .option('--no-memory', 'do not compare memory contents')
+    .option('--pages', 'list the address of every changed page')
+    .option('--json', 'JSON output')
+    .action(async (a: string, b: string, o: { memory: boolean; pages?: boolean; json?: boolean }) => {
+      const { openImages } = await import('../../inspect/open.js');
+      const { diffCheckpoints } = await import('../../inspect/diff.js');
+      const A = await openImages(a);
+      try {
+        const B = await openImages(b);
+        try {
+          const d = diffCheckpoints(A.img, B.img, { memory: o.memory });
+          if (o.json) return printJson(d);
+          const { renderDiff } = await import('../render/diff.js');
+          process.stdout.write(renderDiff(d, { color: useColor(), pages: Boolean(o.pages), paint }));
+        } finally {
+          await B.close();
+        }
+      } finally {
+        await A.close();
+      }
+    });
+}
