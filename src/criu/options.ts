@@ -54,17 +54,17 @@ export function parseLogLevel(value: unknown): number {
 /** CRIU's --ghost-limit size: bytes with an optional K/M/G suffix ("1M", "4096"). */
 export function parseSize(value: unknown, what = '--ghost-limit'): number {
   const m = /^(\d+)([kKmMgG]?)$/.exec(String(value).trim());
-  if (!m) throw usageError(`expected ${what} as a size in bytes with an optional K, M or G suffix, got '${String(value)}'`);
+  if (!m) throw usageError(`expected ${what} as a size in bytes with an optional K, M or G suffix, got '${String(value)}'`, 'e.g. --ghost-limit 4M');
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
   const n = Number(m[1]) * mult;
-  if (n > 0xffffffff) throw usageError(`${what} is too large: ${String(value)} (at most 4G - 1 bytes)`);
+  if (n > 0xffffffff) throw usageError(`${what} is too large: ${String(value)} (at most 4G - 1 bytes)`, 'pass a smaller size');
   return n;
 }
 
 export function parseNetworkLock(value: unknown): NetworkLock {
   const s = String(value).trim();
   if (s === 'iptables' || s === 'nftables' || s === 'skip') return s;
-  throw usageError(`expected --network-lock iptables, nftables or skip, got '${String(value)}'`);
+  throw usageError(`expected --network-lock iptables, nftables or skip, got '${String(value)}'`, 'omit it: cryo picks the backend that exists here');
 }
 
 const CG_MODES: CgroupMode[] = ['none', 'props', 'soft', 'full', 'strict', 'ignore'];
@@ -73,13 +73,13 @@ export function parseCgroupMode(value: unknown): boolean | CgroupMode {
   if (value === true || value === undefined) return true;
   const s = String(value).trim().toLowerCase();
   if ((CG_MODES as string[]).includes(s)) return s as CgroupMode;
-  throw usageError(`expected --manage-cgroups mode none, props, soft, full, strict or ignore, got '${String(value)}'`);
+  throw usageError(`expected --manage-cgroups mode none, props, soft, full, strict or ignore, got '${String(value)}'`, 'or give --manage-cgroups alone for the default mode');
 }
 
 /** "K=V" for --env */
 export function parseEnvPair(value: string): [string, string] {
   const i = value.indexOf('=');
-  if (i <= 0) throw usageError(`expected --env as NAME=VALUE, got '${value}'`);
+  if (i <= 0) throw usageError(`expected --env as NAME=VALUE, got '${value}'`, 'e.g. --env PORT=8080');
   return [value.slice(0, i), value.slice(i + 1)];
 }
 

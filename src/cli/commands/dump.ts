@@ -47,7 +47,7 @@ export function register(program: Command): void {
       const pid = parsePid(pidArg);
       const dir = o.imagesDir;
       if (!dir) throw usageError('missing -D DIR: where to write the checkpoint', `cryo dump ${pid} -D ./ckpt`);
-      if (o.leaveRunning && o.leaveStopped) throw usageError('--leave-running and --leave-stopped exclude each other');
+      if (o.leaveRunning && o.leaveStopped) throw usageError('--leave-running and --leave-stopped exclude each other', 'pass one of them');
       const opts = {
         criu: program.opts().criu as string | undefined,
         leaveRunning: o.leaveRunning,

@@ -8,7 +8,7 @@ const collect = (v: string, acc: string[]) => [...acc, v];
 /** --inherit-fd fd[N]:RES, CRIU's syntax */
 function parseInheritFd(v: string): { key: string; fd: number } {
   const m = /^fd\[(\d+)\]:(.+)$/.exec(v);
-  if (!m) throw usageError(`expected --inherit-fd as fd[N]:RESOURCE, got '${v}'`);
+  if (!m) throw usageError(`expected --inherit-fd as fd[N]:RESOURCE, got '${v}'`, 'e.g. --inherit-fd fd[3]:pipe:[12345]');
   return { fd: Number(m[1]), key: m[2] };
 }
 
@@ -33,7 +33,7 @@ export function register(program: Command): void {
       inheritFd: string[]; manageCgroups?: boolean | string; networkLock?: string; logLevel?: string; pidWait: string; json?: boolean;
     }) => {
       if (!o.imagesDir) throw usageError('missing -D DIR: the checkpoint to restore', 'cryo restore -D ./ckpt');
-      if (!/^\d+$/.test(o.pidWait)) throw usageError(`expected --pid-wait as milliseconds, got '${o.pidWait}'`);
+      if (!/^\d+$/.test(o.pidWait)) throw usageError(`expected --pid-wait as milliseconds, got '${o.pidWait}'`, 'e.g. --pid-wait 5000');
       const opts = {
         criu: program.opts().criu as string | undefined,
         tcpEstablished: o.tcpEstablished,
