@@ -78,24 +78,6 @@ function quopri(b: Buffer): Buffer {
   return Buffer.from(out);
 }
 
-/** Python's repr() of a bytes object. */
-function pythonBytes(b: Buffer): string {
-  const hasSingle = b.includes(0x27);
-  const hasDouble = b.includes(0x22);
-  const q = hasSingle && !hasDouble ? '"' : "'";
-  let s = '';
-  for (const c of b) {
-    if (c === 0x5c) s += '\\\\';
-    else if (c === q.charCodeAt(0)) s += `\\${q}`;
-    else if (c === 0x09) s += '\\t';
-    else if (c === 0x0a) s += '\\n';
-    else if (c === 0x0d) s += '\\r';
-    else if (c < 0x20 || c > 0x7e) s += `\\x${c.toString(16).padStart(2, '0')}`;
-    else s += String.fromCharCode(c);
-  }
-  return `b${q}${s}${q}`;
-}
-
 function ipAddr(words: unknown, family: number): string {
   const a = ((words as number[] | undefined) ?? []).map((w) => Number(w) >>> 0);
   if (family === 10) {
@@ -160,9 +142,9 @@ export class FileTable {
           id, type,
           socket: {
             family: 'unix', type: SOCK_TYPES[Number(sub.type)] ?? String(sub.type), state: TCP_STATES[Number(sub.state)] ?? String(sub.state),
-            ino: Number(sub.ino), peer: Number(sub.peer), local: name ? name.replace(/^\0/, '@') : undefined,
+            ino: Number(sub.ino), peer: Number(sub.peer), local: name ? (name.startsWith('\0') ? `@${name.slice(1)}` : name.replace(/\0+$/, '')) : undefined,
           },
-          text: `unix[${sub.ino} (${sub.peer})${name ? ` ${pythonBytes(quopri(Buffer.from(name, 'latin1')))}` : ''}]`,
+          text: `unix[${sub.ino} (${sub.peer})${name ? ` ${quopri(Buffer.from(name, 'latin1')).toString('latin1')}` : ''}]`,
         };
       }
       case 'INETSK': {

@@ -182,7 +182,8 @@ function inspectProcess(img: ImageDir, files: FileTable, pages: PageFiles, p: En
       pr.fds.push({ fd: Number(fd.fd), type, fileId: Number(fd.id), description: FileTable.label(fi), path: fi.path, pipe: fi.pipe, socket: fi.socket, flags: Number(fd.flags) });
     }
   }
-  if (img.has(`mm-${pid}.img`)) {
+  // a zombie has no memory images; every other task must have them
+  if (pr.state !== 'zombie' || img.has(`mm-${pid}.img`)) {
     const space = new AddressSpace(img, pid);
     const mm = space.mm;
     pr.exe = files.info('REG', Number(mm.exe_file_id)).text;

@@ -1,0 +1,213 @@
+// Inspection of real CRIU dumps: cryo x against crit, memory search and dump at a planted
+// address, a diff that reports exactly the pages the program changed, a missing image.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { criuFor, critFor } from '../helpers/env.js';
+import { cli, compileFixture, killTree, lines, tempDir, waitFor } from '../helpers/trees.js';
+
+interface Planted { pid: number; childPid: number; needle: string; needleAddr: number; region: number; port: number; out: string }
+
+const NEEDLE = 'CRYO-PLANTED-7f3a9c-NEEDLE';
+let work: string;
+let started: number[] = [];
+let criuPath: string | undefined;
+let planted: Planted | undefined;
+let d1: string;
+let d2: string;
+
+function criuDump(pid: number, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync(criuPath!, ['dump', '-t', String(pid), '-D', dir, '--leave-running', '-o', 'dump.log'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`criu dump failed (${r.status}): ${readFileSync(join(dir, 'dump.log'), 'utf8').split('\n').slice(-8).join('\n')}`);
+}
+
+async function startPlant(bin: string): Promise<Planted> {
+  const out = join(work, 'plant.out');
+  const fd = openSync(out, 'w');
+  // detached: own session; stdio only (the program closes anything else it inherited)
+  const child = spawn(bin, [NEEDLE, join(work, 'plant.sock')], { detached: true, stdio: ['ignore', fd, fd], cwd: work });
+  closeSync(fd);
+  child.unref();
+  const pid = child.pid!;
+  started.push(pid);
+  await waitFor(() => lines(out).includes('ready'), 'the test program to start');
+  const kv = Object.fromEntries(lines(out).map((l) => l.split(' ')));
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  return { pid, childPid: kids[0]!, needle: NEEDLE, needleAddr: Number.parseInt(kv.needle, 16), region: Number.parseInt(kv.region, 16), port: Number(kv.port), out };
+}
+
+function normalize(s: string): string {
+  return s.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).filter(Boolean).join('\n');
+}
+
+describe('inspection of real dumps', () => {
+  let ready = false;
+  before(async () => {
+    work = tempDir('cryo-inspect-');
+    d1 = join(work, 'd1');
+    d2 = join(work, 'd2');
+  });
+  after(() => {
+    for (const pid of started) killTree(pid);
+    started = [];
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function setup(t: TestContext): Promise<boolean> {
+    if (ready) return true;
+    const criu = criuFor(t);
+    if (!criu) return false;
+    criuPath = criu.path;
+    const bin = compileFixture('inspect-plant.c', work);
+    if (!bin) {
+      t.skip('gcc is missing');
+      return false;
+    }
+    planted = await startPlant(bin);
+    criuDump(planted.pid, d1);
+    process.kill(planted.pid, 'SIGUSR1');
+    await waitFor(() => lines(planted!.out).includes('changed 1'), 'the program to change its pages');
+    criuDump(planted.pid, d2);
+    ready = true;
+    return true;
+  }
+
+  for (const view of ['ps', 'fds', 'mems', 'rss']) {
+    it(`cryo x ${view} shows what crit x ${view} shows`, async (t) => {
+      if (!(await setup(t))) return;
+      const crit = critFor(t);
+      if (!crit) return;
+      for (const dir of [d1, d2]) {
+        const theirs: { status: number | null; stdout: string; stderr: string } = spawnSync(crit, ['x', dir, view], { encoding: 'utf8' });
+        assert.equal(theirs.status, 0, theirs.stderr);
+        const ours = await cli(['x', dir, view]);
+        assert.equal(ours.status, 0, ours.stderr);
+        assert.equal(normalize(ours.stdout), normalize(theirs.stdout));
+      }
+    });
+  }
+
+  it('cryo mem --search finds the planted string at its address, across a page boundary', async (t) => {
+    if (!(await setup(t))) return;
+    const p = planted!;
+    const r = await cli(['mem', d1, '--pid', String(p.pid), '--search', NEEDLE, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    const addrs = res.matches.map((m: { address: string }) => Number.parseInt(m.address, 16));
+    assert.ok(addrs.includes(p.needleAddr), `expected a match at 0x${p.needleAddr.toString(16)}, got ${res.matches.map((m: { address: string }) => m.address)}`);
+    const m = res.matches.find((x: { address: string }) => Number.parseInt(x.address, 16) === p.needleAddr);
+    assert.equal(m.pid, p.pid);
+    assert.equal(m.match, NEEDLE);
+    assert.ok(Math.floor(p.needleAddr / 4096) !== Math.floor((p.needleAddr + NEEDLE.length - 1) / 4096), 'the needle straddles a page boundary');
+    assert.ok(Number.parseInt(m.mapping.start, 16) <= p.needleAddr && p.needleAddr < Number.parseInt(m.mapping.end, 16));
+    assert.match(m.context.text, new RegExp(`a+${NEEDLE}a+`));
+    // the text output names the process and address too
+    const text = await cli(['mem', d1, '--pid', String(p.pid), '--search', NEEDLE]);
+    assert.equal(text.status, 0);
+    assert.match(text.stdout, new RegExp(`^${p.pid}  0x${p.needleAddr.toString(16)}  `, 'm'));
+    // a regex finds it as well
+    const re = await cli(['mem', d1, '--pid', String(p.pid), '--regex', 'CRYO-PLANTED-[0-9a-f]{6}-NEEDLE', '--json']);
+    assert.equal(re.status, 0, re.stderr);
+    assert.ok(JSON.parse(re.stdout).matches.some((x: { address: string }) => Number.parseInt(x.address, 16) === p.needleAddr));
+  });
+
+  it('cryo mem --search exits 1 when nothing matches', async (t) => {
+    if (!(await setup(t))) return;
+    const r = await cli(['mem', d1, '--pid', String(planted!.pid), '--search', 'THIS-IS-NOT-IN-MEMORY-' + 'Q'.repeat(7)]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+  });
+
+  it('cryo mem --dump writes the raw bytes of the range', async (t) => {
+    if (!(await setup(t))) return;
+    const p = planted!;
+    const out = join(work, 'range.bin');
+    const r = await cli(['mem', d1, '--pid', String(p.pid), '--dump', `0x${(p.needleAddr - 8).toString(16)}+${NEEDLE.length + 16}`, '-o', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(out, 'latin1'), `aaaaaaaa${NEEDLE}aaaaaaaa`);
+    // the region the program filled with 1s
+    const reg = join(work, 'region.bin');
+    const r2 = await cli(['mem', d1, '--pid', String(p.pid), '--dump', `${p.region.toString(16)}+${64 * 4096}`, '-o', reg]);
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.ok(readFileSync(reg).equals(Buffer.alloc(64 * 4096, 1)));
+  });
+
+  it('cryo diff reports exactly the pages changed between two dumps', async (t) => {
+    if (!(await setup(t))) return;
+    const p = planted!;
+    const r = await cli(['diff', d1, d2, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const d = JSON.parse(r.stdout);
+    assert.deepEqual(d.processesAdded, []);
+    assert.deepEqual(d.processesGone, []);
+    const parent = d.processes.find((x: { pid: number }) => x.pid === p.pid);
+    const inRegion = parent.memory.flatMap((m: { pages: string[] }) => m.pages).map((a: string) => Number.parseInt(a, 16))
+      .filter((a: number) => a >= p.region && a < p.region + 64 * 4096);
+    assert.deepEqual(inRegion, [p.region + 3 * 4096, p.region + 10 * 4096]);
+    // the child did not touch its copy of the region
+    const child = d.processes.find((x: { pid: number }) => x.pid === p.childPid);
+    const childRegion = child.memory.flatMap((m: { pages: string[] }) => m.pages).map((a: string) => Number.parseInt(a, 16))
+      .filter((a: number) => a >= p.region && a < p.region + 64 * 4096);
+    assert.deepEqual(childRegion, []);
+    const text = await cli(['diff', d1, d2]);
+    assert.equal(text.status, 0);
+    assert.match(text.stdout, new RegExp(`process ${p.pid} inspect-plant`));
+  });
+
+  it('cryo inspect --json shows the tree, command line, sockets with peers and addresses', async (t) => {
+    if (!(await setup(t))) return;
+    const p = planted!;
+    const r = await cli(['inspect', d1, '--json', '--env']);
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(r.stdout);
+    const root = m.processes.find((x: { pid: number }) => x.pid === p.pid);
+    assert.deepEqual(root.children, [p.childPid]);
+    assert.equal(root.cmdline[1], NEEDLE);
+    assert.ok(Array.isArray(root.environ) && root.environ.length > 0);
+    assert.equal(root.cwd, work);
+    assert.equal(root.creds.uid, 0);
+    assert.deepEqual(root.threads.map((x: { tid: number }) => x.tid), [p.pid]);
+    const unix = root.fds.filter((f: { type: string }) => f.type === 'UNIXSK');
+    const [a, b] = [unix.find((f: { fd: number }) => f.fd === 3), unix.find((f: { fd: number }) => f.fd === 4)];
+    assert.equal(a.socket.peer, b.socket.ino);
+    assert.equal(b.socket.peer, a.socket.ino);
+    const tcp = root.fds.find((f: { type: string }) => f.type === 'INETSK');
+    assert.equal(tcp.socket.state, 'LISTEN');
+    assert.equal(tcp.socket.local, `127.0.0.1:${p.port}`);
+    const named = unix.find((f: { fd: number }) => f.fd === 8);
+    assert.equal(named.socket.local, join(work, 'plant.sock'));
+    const pipes = root.fds.filter((f: { type: string }) => f.type === 'PIPE');
+    assert.equal(pipes.length, 2);
+    assert.equal(pipes[0].pipe, pipes[1].pipe);
+    const heap = root.mappings.find((x: { start: string; end: string }) => Number.parseInt(x.start, 16) <= p.needleAddr && p.needleAddr < Number.parseInt(x.end, 16));
+    assert.ok(heap.dumpedPages > 0);
+    const text = await cli(['inspect', d1, '--pid', String(p.childPid)]);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`└── inspect-plant pid ${p.childPid}`));
+  });
+
+  it('cryo stats shows the dump statistics', async (t) => {
+    if (!(await setup(t))) return;
+    const r = await cli(['stats', d1, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.ok(s.dump.pages_written > 0 && s.dump.frozen_time > 0);
+    const text = await cli(['stats', d1]);
+    assert.match(text.stdout, /frozen time\s+[\d.]+ (µs|ms|s)/);
+  });
+
+  it('a checkpoint missing an image fails with exit 4, naming the file', async (t) => {
+    if (!(await setup(t))) return;
+    const broken = join(work, 'broken');
+    cpSync(d1, broken, { recursive: true });
+    rmSync(join(broken, `mm-${planted!.pid}.img`));
+    for (const args of [['x', broken, 'mems'], ['inspect', broken], ['mem', broken, '--search', 'x']]) {
+      const r = await cli(args);
+      assert.equal(r.status, 4, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`missing mm-${planted!.pid}\\.img`));
+    }
+  });
+});
