@@ -28,11 +28,27 @@ export interface RestoreStats {
 const IMG_COMMON = 0x54564319;
 const IMG_SERVICE = 0x55105940;
 
-let root: protobuf.Root | undefined;
+let json: { nested: Record<string, { fields?: Record<string, { type: string }> }> } | undefined;
+const roots = new Map<string, protobuf.Root>();
 
-/** The compiled image schemas (dist/proto/images.json). */
-export function imageSchemas(): protobuf.Root {
-  root ??= protobuf.Root.fromJSON(JSON.parse(readFileSync(new URL('../../proto/images.json', import.meta.url), 'utf8')));
+/**
+ * A protobufjs Root holding only `type` and the message types it refers to (from
+ * dist/proto/images.json): building the whole schema costs tens of ms, a dump must not pay that.
+ */
+export function imageSchema(type: string): protobuf.Root {
+  let root = roots.get(type);
+  if (root) return root;
+  json ??= JSON.parse(readFileSync(new URL('../../proto/images.json', import.meta.url), 'utf8'));
+  const nested: Record<string, unknown> = {};
+  const add = (name: string) => {
+    const def = json!.nested[name];
+    if (!def || nested[name]) return;
+    nested[name] = def;
+    for (const f of Object.values(def.fields ?? {})) add(f.type);
+  };
+  add(type);
+  root = protobuf.Root.fromJSON({ nested } as protobuf.INamespace);
+  roots.set(type, root);
   return root;
 }
 
@@ -42,7 +58,7 @@ export function imageSchemas(): protobuf.Root {
  */
 export function readSimpleImage(file: string, type: string): Array<Record<string, unknown>> {
   const buf = readFileSync(file);
-  const T = imageSchemas().lookupType(type);
+  const T = imageSchema(type).lookupType(type);
   let off = 0;
   if (buf.length < 4) throw badImage(file, 'too short for a magic');
   const first = buf.readUInt32LE(0);
