@@ -1,0 +1,333 @@
+// Acceptance for `cryo check --pid`: live trees, cryo's prediction, and real CRIU's outcome, in one test each.
+// For each tree: the prediction (dumpable, options, blockers) is what we expect; `cryo dump -R` with no
+// options succeeds exactly when the tree is predicted dumpable; when it fails it names the cause and
+// leaves the tree running; the predicted options make the dump succeed; blockers keep it failing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { preflight } from '../../src/preflight/preflight.js';
+import type { PreflightReport } from '../../src/preflight/types.js';
+import { readStatus } from '../../src/kernel/proc.js';
+import { criuFor } from '../helpers/env.js';
+import { alive, cli, compileFixture, killTree, tempDir, waitFor } from '../helpers/trees.js';
+import { rmSync } from 'node:fs';
+
+interface Started {
+  /** the tree to check and dump */
+  pid: number;
+  /** every pid to end afterwards (tree root, servers, tracers), by pid */
+  kill: number[];
+  /** extra cleanup (SysV objects) */
+  after?: () => void;
+}
+
+interface Case {
+  name: string;
+  start: (prog: string, dir: string) => Promise<Started>;
+  dumpable: boolean;
+  /** the exact predicted options, or a check on them */
+  options: string[] | ((o: string[]) => boolean);
+  blockers?: string[];
+  /** what `cryo dump` says when the plain dump fails */
+  cause?: RegExp;
+  /** findings that must be present (kinds) */
+  findings?: string[];
+}
+
+/** Starts PROG ARGS in its own session with stdio on /dev/null (the program closes fds 3..1023 itself). */
+function startDetached(prog: string, args: string[], detached = true): number {
+  const child = spawn(prog, args, { detached, stdio: ['ignore', 'ignore', 'ignore'] });
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start ${prog}`);
+  return child.pid;
+}
+
+function fdTargets(pid: number): string[] {
+  try {
+    return spawnSync('ls', [`/proc/${pid}/fd`], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+const hasFd = (pid: number, re: RegExp) => fdTargets(pid).some((t) => re.test(t));
+const fileText = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : '');
+
+const CASES: Case[] = [
+  {
+    name: 'a plain loop',
+    start: async (prog) => {
+      const pid = startDetached(prog, ['loop']);
+      await waitFor(() => fdTargets(pid).length === 3, 'loop ready');
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+  },
+  {
+    name: 'a TCP connection to a server outside the tree',
+    start: async (prog, dir) => {
+      const portFile = join(dir, 'port');
+      const server = startDetached(prog, ['tcp-server', portFile]);
+      const port = await waitFor(() => fileText(portFile), 'server port');
+      const pid = startDetached(prog, ['tcp-client', port]);
+      await waitFor(() => hasFd(pid, /^socket:/), 'client connected');
+      return { pid, kill: [pid, server] };
+    },
+    dumpable: false,
+    options: ['--tcp-established'],
+    cause: /established TCP connection/,
+    findings: ['tcp-established'],
+  },
+  {
+    name: 'an established TCP connection inside the tree',
+    start: async (prog) => {
+      const pid = startDetached(prog, ['tcp-pair']);
+      await waitFor(() => fdTargets(pid).filter((t) => t.startsWith('socket:')).length === 1 && readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim(), 'pair connected');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--tcp-established'],
+    cause: /established TCP connection/,
+  },
+  {
+    name: 'a unix stream socket connected to a server outside the tree',
+    start: async (prog, dir) => {
+      const path = join(dir, 'server.sock');
+      const server = startDetached(prog, ['unix-server', path]);
+      await waitFor(() => existsSync(path), 'unix server');
+      const pid = startDetached(prog, ['unix-client', path]);
+      await waitFor(() => hasFd(pid, /^socket:/), 'unix client connected');
+      return { pid, kill: [pid, server] };
+    },
+    dumpable: false,
+    // CRIU's own hint (--ext-unix-sk) does not dump a stream socket; --external unix[INO] does
+    options: (o) => o.length === 2 && o[0] === '--external' && /^unix\[\d+\]$/.test(o[1]),
+    cause: /unix stream socket of the tree .* connected to a server outside/,
+    findings: ['unix-external'],
+  },
+  {
+    name: 'a unix datagram socket connected to a socket outside the tree',
+    start: async (prog, dir) => {
+      const path = join(dir, 'dgram.sock');
+      const server = startDetached(prog, ['dgram-server', path]);
+      await waitFor(() => existsSync(path), 'dgram server');
+      const pid = startDetached(prog, ['dgram-client', path]);
+      await waitFor(() => hasFd(pid, /^socket:/), 'dgram client connected');
+      return { pid, kill: [pid, server] };
+    },
+    dumpable: false,
+    options: ['--ext-unix-sk'],
+    cause: /unix datagram socket/,
+  },
+  {
+    name: 'a file lock (flock)',
+    start: async (prog, dir) => {
+      const pid = startDetached(prog, ['flock', join(dir, 'locked')]);
+      await waitFor(() => hasFd(pid, /locked$/), 'lock taken');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--file-locks'],
+    cause: /file lock/,
+    findings: ['file-lock'],
+  },
+  {
+    name: 'a file lock (POSIX)',
+    start: async (prog, dir) => {
+      const pid = startDetached(prog, ['posix-lock', join(dir, 'locked')]);
+      await waitFor(() => hasFd(pid, /locked$/), 'lock taken');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--file-locks'],
+    cause: /file lock/,
+  },
+  {
+    name: 'an open deleted file (small: a ghost file, works as is)',
+    start: async (prog, dir) => {
+      const pid = startDetached(prog, ['deleted', join(dir, 'gone'), '8192']);
+      await waitFor(() => hasFd(pid, /gone \(deleted\)$/), 'file deleted');
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['deleted-file'],
+  },
+  {
+    name: 'an open deleted file over the ghost limit',
+    start: async (prog, dir) => {
+      const pid = startDetached(prog, ['deleted', join(dir, 'big'), String(3 * 1024 * 1024)]);
+      await waitFor(() => hasFd(pid, /big \(deleted\)$/), 'file deleted');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--ghost-limit', String(3 * 1024 * 1024)],
+    cause: /deleted file .* larger than CRIU's ghost-file limit/,
+  },
+  {
+    name: 'io_uring',
+    start: async (prog) => {
+      const pid = startDetached(prog, ['uring']);
+      await waitFor(() => hasFd(pid, /io_uring/), 'io_uring set up');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: [],
+    blockers: ['io_uring'],
+    cause: /io_uring/,
+  },
+  {
+    name: 'a task traced by another process',
+    start: async (prog) => {
+      const pid = startDetached(prog, ['loop']);
+      await waitFor(() => fdTargets(pid).length === 3, 'loop ready');
+      const tracer = startDetached(prog, ['trace', String(pid)]);
+      await waitFor(() => Number(readStatus(pid)?.TracerPid ?? 0) === tracer, 'tracer attached');
+      return { pid, kill: [tracer, pid] };
+    },
+    dumpable: false,
+    options: [],
+    blockers: ['traced'],
+    cause: /traced by another process/,
+  },
+  {
+    name: 'a process on a terminal (pty master outside the tree)',
+    start: async (prog, dir) => {
+      const pidFile = join(dir, 'pid');
+      const holder = startDetached(prog, ['pty', pidFile]);
+      const pid = Number(await waitFor(() => fileText(pidFile), 'pty child'));
+      await waitFor(() => hasFd(pid, /^\/dev\/pts\/\d+$/), 'child on the pty');
+      return { pid, kill: [pid, holder] };
+    },
+    dumpable: false,
+    options: ['--shell-job'],
+    cause: /terminal/,
+    findings: ['terminal'],
+  },
+  {
+    name: 'a shell job (root not a session leader)',
+    start: async (prog) => {
+      const pid = startDetached(prog, ['loop'], false);
+      await waitFor(() => fdTargets(pid).length === 3, 'loop ready');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--shell-job'],
+    cause: /session/,
+  },
+  {
+    name: 'SysV IPC objects (shared memory attached, host IPC namespace)',
+    start: async (prog, dir) => {
+      const idFile = join(dir, 'ids');
+      const pid = startDetached(prog, ['sysv', idFile]);
+      const [sem, msg] = (await waitFor(() => fileText(idFile), 'sysv ids')).split(' ');
+      return { pid, kill: [pid], after: () => void spawnSync('ipcrm', ['-s', sem, '-q', msg]) };
+    },
+    dumpable: false,
+    options: [],
+    blockers: ['sysv-shm'],
+    cause: /SysV shared memory/,
+  },
+  {
+    name: 'SysV IPC objects in the tree\'s own IPC namespace',
+    start: async (prog, dir) => {
+      const idFile = join(dir, 'ids');
+      // unshare execs the program: the pid is the program's, in a fresh IPC namespace
+      const pid = startDetached('unshare', ['--ipc', prog, 'sysv', idFile]);
+      await waitFor(() => fileText(idFile), 'sysv ids');
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['sysv-shm', 'namespace'],
+  },
+];
+
+/** `cryo dump PID -R` into a fresh dir under `base`; returns the CLI result. */
+async function cryoDump(base: string, n: number, pid: number, options: string[]) {
+  const dir = join(base, `img-${n}`);
+  return cli(['dump', String(pid), '-D', dir, '-R', ...options], { timeoutMs: 60_000 });
+}
+
+function checkPrediction(c: Case, r: PreflightReport): void {
+  assert.equal(r.dumpable, c.dumpable, `dumpable: ${JSON.stringify(r)}`);
+  if (typeof c.options === 'function') assert.ok(c.options(r.options), `options: ${JSON.stringify(r.options)}`);
+  else assert.deepEqual(r.options, c.options);
+  assert.deepEqual(r.blockers.map((b) => b.kind), c.blockers ?? []);
+  for (const kind of c.findings ?? []) assert.ok(r.findings.some((f) => f.kind === kind), `finding ${kind}: ${JSON.stringify(r.findings)}`);
+  for (const b of r.blockers) assert.equal(b.pid, r.pid);
+}
+
+test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (t) => {
+  const criu = criuFor(t);
+  if (!criu) return;
+  const work = tempDir('cryo-preflight-');
+  const prog = compileFixture('preflight-trees.c', work);
+  if (!prog) {
+    rmSync(work, { recursive: true, force: true });
+    throw new Error('gcc is needed to build test/fixtures/preflight-trees.c');
+  }
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+
+  // PREFLIGHT_CASE=text runs only the cases whose name contains it (for debugging one tree)
+  const only = process.env.PREFLIGHT_CASE;
+  for (const [i, c] of CASES.entries()) {
+    if (only && !c.name.includes(only)) continue;
+    await t.test(c.name, async () => {
+      const dir = join(work, `case-${i}`);
+      spawnSync('mkdir', ['-p', dir]);
+      const started = await c.start(prog, dir);
+      try {
+        const report = preflight(started.pid);
+        checkPrediction(c, report);
+
+        // CRIU's outcome with no options equals the prediction
+        const plain = await cryoDump(dir, 0, started.pid, []);
+        assert.equal(plain.status === 0, report.dumpable, `plain dump: ${plain.stderr}`);
+        assert.ok(alive(started.pid), 'the tree still runs after the dump');
+        if (plain.status !== 0) {
+          assert.match(plain.stderr, /dump failed: /);
+          if (c.cause) assert.match(plain.stderr, c.cause);
+          assert.match(plain.stderr, /still runs/);
+        }
+        if (!report.dumpable) {
+          // the named options make CRIU succeed; blockers keep it failing whatever the options
+          const fixed = await cryoDump(dir, 1, started.pid, report.options);
+          if (report.blockers.length === 0) assert.equal(fixed.status, 0, `dump with ${report.options.join(' ')}: ${fixed.stderr}`);
+          else assert.notEqual(fixed.status, 0, 'a blocker must make the dump fail');
+          assert.ok(alive(started.pid), 'the tree still runs after the second dump');
+        }
+
+        // the CLI agrees with the library (JSON and exit status)
+        const check = await cli(['check', '--pid', String(started.pid), '--json']);
+        assert.equal(check.status, report.dumpable ? 0 : 1, check.stderr);
+        const j = JSON.parse(check.stdout) as PreflightReport;
+        assert.equal(j.dumpable, report.dumpable);
+        assert.deepEqual(j.blockers.map((b) => b.kind), report.blockers.map((b) => b.kind));
+      } finally {
+        for (const p of started.kill) if (alive(p)) killTree(p);
+        await waitFor(() => started.kill.every((p) => !alive(p)), 'trees ended');
+        started.after?.();
+      }
+    });
+  }
+});
+
+test('preflight of a pid that does not exist is an error naming the pid', async (t) => {
+  if (!criuFor(t)) return;
+  const r = await cli(['check', '--pid', '999999999']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no process 999999999/);
+});
