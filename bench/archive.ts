@@ -1,0 +1,185 @@
+// bench:archive — one run, ratios against bare criu:
+//   CRIU's frozen time: cryo dump -o FILE (RAM staging, leave_stopped) vs `criu dump -D DIR` on disk
+//   archive size vs raw images
+//   restore: cryo restore -i FILE vs `criu restore -D DIR`
+//   zstd: libzstd through koffi vs the zstd program, compressing the same images
+import { spawnSync } from 'node:child_process';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dumpToArchive } from '../src/archive/dump.js';
+import { humanBytes } from '../src/archive/progress.js';
+import { restoreFromArchive } from '../src/archive/restore.js';
+import { readDumpStats } from '../src/archive/tree.js';
+import { treePids } from '../src/archive/tree-pids.js';
+import { zstdCompress, zstdDecompress } from '../src/archive/zstd.js';
+import { findCriu } from '../src/criu/find.js';
+import { run } from '../src/criu/run.js';
+
+const MIB = Number(process.env.BENCH_ARCHIVE_MIB ?? 1024);
+const HOLDER = `
+import os, sys, time
+n = int(sys.argv[1]); half = n // 2
+a = bytearray(os.urandom(half << 20))
+pat = b'cryo bench memory: some text, some numbers 0123456789; '
+b = bytearray((pat * (((n - half) << 20) // len(pat) + 1))[: (n - half) << 20])
+open(sys.argv[2], 'w').write('ready')
+while True:
+    time.sleep(0.1)
+`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function gone(pid: number): boolean {
+  try {
+    const st = statSync(`/proc/${pid}`);
+    return !st;
+  } catch {
+    return true;
+  }
+}
+
+async function startHolder(work: string, name: string): Promise<number> {
+  const script = join(work, 'holder.py');
+  writeFileSync(script, HOLDER);
+  const ready = join(work, `${name}.ready`);
+  const r = await run('python3', [script, String(MIB), ready], { pidns: false });
+  for (let i = 0; i < 600; i++) {
+    try {
+      statSync(ready);
+      return r.pid;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error('the memory holder did not start');
+}
+
+function kill(pids: number[]): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+async function waitGone(pid: number): Promise<void> {
+  for (let i = 0; i < 500 && !gone(pid); i++) await sleep(10);
+}
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((s, n) => s + statSync(join(dir, n)).size, 0);
+}
+
+async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const v = await fn();
+  return [v, performance.now() - t];
+}
+
+async function* files(dir: string): AsyncGenerator<Buffer> {
+  for (const n of readdirSync(dir).sort()) for await (const c of createReadStream(join(dir, n), { highWaterMark: 1 << 20 })) yield c as Buffer;
+}
+
+async function drain(it: AsyncIterable<Buffer>): Promise<number> {
+  let n = 0;
+  for await (const c of it) n += c.length;
+  return n;
+}
+
+async function* replay(chunks: Buffer[]): AsyncGenerator<Buffer> {
+  yield* chunks;
+}
+
+async function main(): Promise<void> {
+  const criu = findCriu();
+  // on disk, as a user's checkpoint directory would be
+  const work = mkdtempSync('/var/tmp/cryo-bench-archive-');
+  const pids: number[] = [];
+  try {
+    console.log(`bench:archive — a process holding ${MIB} MiB (half random, half text), CRIU ${criu.version}`);
+
+    const TRIALS = Number(process.env.BENCH_ARCHIVE_TRIALS ?? 3);
+    const bareDir = join(work, 'bare');
+    const archive = join(work, 'app.ckpt');
+    const bare = { frozen: [] as number[], dump: [] as number[], restore: [] as number[] };
+    const cryo = { frozen: [] as number[], dump: [] as number[], restore: [] as number[], crMs: [] as number[], writeMs: [] as number[], extractMs: [] as number[], criuRestoreMs: [] as number[] };
+    let rawBytes = 0;
+    let archiveBytes = 0;
+    // alternate the two so that machine noise hits both alike; report medians
+    for (let trial = 0; trial < TRIALS; trial++) {
+      // bare criu: dump to a directory on disk, then restore from it
+      rmSync(bareDir, { recursive: true, force: true });
+      mkdirSync(bareDir);
+      const p1 = await startHolder(work, `bare${trial}`);
+      pids.push(p1);
+      const [d1, bareDumpMs] = await time(async () => spawnSync(criu.path, ['dump', '-t', String(p1), '-D', bareDir, '-o', 'dump.log'], { stdio: 'ignore' }));
+      if (d1.status !== 0) throw new Error(`bare criu dump failed, see ${bareDir}/dump.log`);
+      const bareStats = await readDumpStats(join(bareDir, 'stats-dump'));
+      rawBytes = dirBytes(bareDir);
+      await waitGone(p1);
+      const [r1, bareRestoreMs] = await time(async () => spawnSync(criu.path, ['restore', '-D', bareDir, '-d', '-o', 'restore.log'], { stdio: 'ignore' }));
+      if (r1.status !== 0) throw new Error(`bare criu restore failed, see ${bareDir}/restore.log`);
+      kill(treePids(p1));
+      await waitGone(p1);
+      bare.frozen.push((bareStats?.frozenTimeUs ?? NaN) / 1000);
+      bare.dump.push(bareDumpMs);
+      bare.restore.push(bareRestoreMs);
+
+      // cryo: dump to an archive on disk, then restore from it
+      rmSync(archive, { force: true });
+      const p2 = await startHolder(work, `cryo${trial}`);
+      pids.push(p2);
+      const [d2, cryoDumpMs] = await time(() => dumpToArchive(p2, archive, { progress: false }));
+      await waitGone(p2);
+      const [r2, cryoRestoreMs] = await time(() => restoreFromArchive(archive, { progress: false }));
+      pids.push(r2.rootPid);
+      kill(treePids(r2.rootPid));
+      await waitGone(r2.rootPid);
+      archiveBytes = d2.bytes;
+      cryo.frozen.push(d2.frozenMs ?? NaN);
+      cryo.dump.push(cryoDumpMs);
+      cryo.crMs.push(d2.dumpMs);
+      cryo.writeMs.push(d2.writeMs);
+      cryo.restore.push(cryoRestoreMs);
+      cryo.extractMs.push(r2.extractMs);
+      cryo.criuRestoreMs.push(r2.restoreMs);
+      console.log(`  trial ${trial + 1}: frozen ${cryo.frozen.at(-1)!.toFixed(0)} ms (cryo) vs ${bare.frozen.at(-1)!.toFixed(0)} ms (bare criu)`);
+    }
+
+    // zstd: libzstd through koffi against the zstd program, same input (the bare images)
+    const [libOut, libMs] = await time(async () => {
+      const out: Buffer[] = [];
+      for await (const c of zstdCompress(files(bareDir), { level: 3 })) out.push(c);
+      return out;
+    });
+    const [progOut, progMs] = await time(async () => {
+      const out: Buffer[] = [];
+      for await (const c of zstdCompress(files(bareDir), { level: 3, backend: 'program' })) out.push(c);
+      return out;
+    });
+    const [, libDMs] = await time(() => drain(zstdDecompress(replay(libOut))));
+    const [, progDMs] = await time(() => drain(zstdDecompress(replay(libOut), { backend: 'program' })));
+    const size = (b: Buffer[]) => b.reduce((s, x) => s + x.length, 0);
+
+    const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    const bareFrozen = med(bare.frozen);
+    const cryoFrozen = med(cryo.frozen);
+    const row = (label: string, c: string, peer: string, ratio: number, note = '') =>
+      console.log(`${label.padEnd(34)} ${c.padStart(12)} ${peer.padStart(12)} ${ratio.toFixed(2).padStart(7)}x ${note}`);
+    console.log(`medians of ${TRIALS} alternating trials:`);
+    console.log(`${''.padEnd(34)} ${'cryo'.padStart(12)} ${'peer'.padStart(12)} ${'ratio'.padStart(8)}`);
+    row('CRIU frozen time (archive vs dir)', `${cryoFrozen.toFixed(0)} ms`, `${bareFrozen.toFixed(0)} ms`, cryoFrozen / bareFrozen, `(goal <= 0.50x: ${cryoFrozen / bareFrozen <= 0.5 ? 'met' : 'NOT met'})`);
+    row('whole dump wall time', `${med(cryo.dump).toFixed(0)} ms`, `${med(bare.dump).toFixed(0)} ms`, med(cryo.dump) / med(bare.dump), `(cryo: ${med(cryo.crMs).toFixed(0)} ms CRIU + ${med(cryo.writeMs).toFixed(0)} ms archive, tree stopped not frozen)`);
+    row('size (archive vs raw images)', humanBytes(archiveBytes), humanBytes(rawBytes), archiveBytes / rawBytes);
+    row('restore (archive vs dir)', `${med(cryo.restore).toFixed(0)} ms`, `${med(bare.restore).toFixed(0)} ms`, med(cryo.restore) / med(bare.restore), `(cryo: ${med(cryo.extractMs).toFixed(0)} ms verify+extract + ${med(cryo.criuRestoreMs).toFixed(0)} ms CRIU)`);
+    row('zstd -3 compress (lib vs program)', `${libMs.toFixed(0)} ms`, `${progMs.toFixed(0)} ms`, libMs / progMs, `(${humanBytes(size(libOut))} vs ${humanBytes(size(progOut))})`);
+    row('zstd decompress (lib vs program)', `${libDMs.toFixed(0)} ms`, `${progDMs.toFixed(0)} ms`, libDMs / progDMs);
+  } finally {
+    kill(pids);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
