@@ -1,0 +1,117 @@
+// Option validation and mapping to CRIU's criu_opts: precise messages, CRIU's names, cryo's defaults.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { classifyDir, readMeta } from '../../src/criu/dump.js';
+import { commonCriuOpts, detectNetworkLock, parseCgroupMode, parseEnvPair, parseLogLevel, parseNetworkLock, parsePid, parseSize } from '../../src/criu/options.js';
+import { assertCheckpoint } from '../../src/criu/restore.js';
+import { CryoError } from '../../src/errors.js';
+
+function usage(fn: () => unknown, message: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof CryoError);
+    assert.equal(e.code, 'USAGE');
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, message);
+    assert.ok(e.hint, 'a hint');
+    return true;
+  });
+}
+
+test('parsePid accepts positive integers and says what it got otherwise', () => {
+  assert.equal(parsePid('42'), 42);
+  assert.equal(parsePid(' 7 '), 7);
+  assert.equal(parsePid(1), 1);
+  usage(() => parsePid('abc'), /^expected a positive integer pid, got 'abc'$/);
+  usage(() => parsePid('0'), /got '0'/);
+  usage(() => parsePid('-3'), /got '-3'/);
+  usage(() => parsePid('12abc'), /got '12abc'/);
+  usage(() => parsePid('1.5'), /got '1.5'/);
+  usage(() => parsePid('99999999'), /got '99999999'/);
+});
+
+test('parseSize reads CRIU size suffixes', () => {
+  assert.equal(parseSize('4096'), 4096);
+  assert.equal(parseSize('1K'), 1024);
+  assert.equal(parseSize('2m'), 2 * 1024 * 1024);
+  assert.equal(parseSize('3G'), 3 * 1024 ** 3);
+  usage(() => parseSize('lots'), /got 'lots'/);
+  usage(() => parseSize('1T'), /got '1T'/);
+  usage(() => parseSize('4G'), /too large/);
+});
+
+test('log level, network lock, cgroup mode, env pairs', () => {
+  assert.equal(parseLogLevel('0'), 0);
+  assert.equal(parseLogLevel('4'), 4);
+  usage(() => parseLogLevel('5'), /from 0 to 4, got '5'/);
+  assert.equal(parseNetworkLock('nftables'), 'nftables');
+  usage(() => parseNetworkLock('pf'), /got 'pf'/);
+  assert.equal(parseCgroupMode(true), true);
+  assert.equal(parseCgroupMode('SOFT'), 'soft');
+  usage(() => parseCgroupMode('most'), /got 'most'/);
+  assert.deepEqual(parseEnvPair('A=b=c'), ['A', 'b=c']);
+  assert.deepEqual(parseEnvPair('EMPTY='), ['EMPTY', '']);
+  usage(() => parseEnvPair('=x'), /NAME=VALUE, got '=x'/);
+  usage(() => parseEnvPair('NOEQ'), /got 'NOEQ'/);
+});
+
+test('commonCriuOpts: log level 4 and a log file by default, a network lock that exists, CRIU field names', () => {
+  const o = commonCriuOpts({}, 'dump.log');
+  assert.equal(o.log_level, 4);
+  assert.equal(o.log_file, 'dump.log');
+  assert.equal(o.network_lock, detectNetworkLock().toUpperCase());
+  assert.equal(o.tcp_established, undefined);
+  const all = commonCriuOpts(
+    { tcpEstablished: true, extUnixSk: true, shellJob: true, fileLocks: true, external: ['unix[5]'], manageCgroups: 'full', networkLock: 'skip', logLevel: 1 },
+    'restore.log',
+  );
+  assert.deepEqual(all, {
+    log_level: 1,
+    log_file: 'restore.log',
+    network_lock: 'SKIP',
+    tcp_established: true,
+    ext_unix_sk: true,
+    shell_job: true,
+    file_locks: true,
+    external: ['unix[5]'],
+    manage_cgroups: true,
+    manage_cgroups_mode: 'FULL',
+  });
+  assert.equal(commonCriuOpts({ manageCgroups: true }, 'x').manage_cgroups_mode, undefined);
+});
+
+test('checkpoint directories: missing, empty, other, incomplete and complete are told apart', (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'cryo-opt-'));
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  const mk = (name: string, files: Record<string, string>) => {
+    const d = join(base, name);
+    mkdirSync(d);
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(d, f), text);
+    return d;
+  };
+  assert.equal(classifyDir(join(base, 'nope')), 'missing');
+  assert.equal(classifyDir(mk('empty', {})), 'empty');
+  assert.equal(classifyDir(mk('other', { 'a.txt': '' })), 'other');
+  assert.equal(classifyDir(mk('half', { 'core-1.img': '' })), 'incomplete');
+  assert.equal(classifyDir(mk('marker-only', { 'cryo.json': '{}' })), 'incomplete');
+  const full = mk('full', { 'inventory.img': '', 'cryo.json': '{"format":"cryo-checkpoint","version":1}' });
+  assert.equal(classifyDir(full), 'checkpoint');
+  writeFileSync(join(base, 'file'), '');
+  assert.equal(classifyDir(join(base, 'file')), 'not-dir');
+
+  assert.doesNotThrow(() => assertCheckpoint(full));
+  for (const [d, code, exit] of [
+    [join(base, 'nope'), 'NOT_FOUND', 1],
+    [join(base, 'empty'), 'NOT_FOUND', 1],
+    [join(base, 'other'), 'NOT_FOUND', 1],
+    [join(base, 'half'), 'BAD_IMAGE', 4],
+  ] as const) {
+    assert.throws(() => assertCheckpoint(d), (e: unknown) => e instanceof CryoError && e.code === code && e.exitCode === exit && Boolean(e.hint));
+  }
+  assert.equal(readMeta(full)?.format, 'cryo-checkpoint');
+  assert.equal(readMeta(join(base, 'half')), undefined);
+  const bad = mk('bad', { 'inventory.img': '', 'cryo.json': '{not json' });
+  assert.throws(() => readMeta(bad), (e: unknown) => e instanceof CryoError && e.exitCode === 4);
+});
