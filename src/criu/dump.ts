@@ -167,6 +167,7 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
   };
   writeFileSync(join(tmp, MARKER), `${JSON.stringify(meta, null, 2)}\n`);
   placeDir(tmp, dir, kind);
+  rmSync(`${dir}.dump-failed.log`, { force: true });
   const stats = readStats(dir).dump;
   const alive = readProc(target.root);
   return {

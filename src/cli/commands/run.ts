@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--env <K=V>', 'set an environment variable (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-pidns', 'do not start the tree in its own PID namespace (restores then need its original pids free)')
     .option('--json', 'print {pid, initPid, pidns} as JSON instead of the bare pid')
+    .showHelpAfterError('hint: put the command after --: cryo run [options] -- CMD [ARGS...]')
     .action(async (cmd: string, args: string[], opts: { log?: string; cwd?: string; env: string[]; pidns: boolean; json?: boolean }) => {
       const env = Object.fromEntries(opts.env.map(parseEnvPair));
       const { run } = await import('../../criu/run.js');
