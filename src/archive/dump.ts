@@ -76,13 +76,14 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
   const imagesDir = join(staging.dir, 'images');
   const leaveRunning = Boolean(opts.leaveRunning);
   let pids: number[] = [];
+  const networkLock = opts.networkLock ?? (await needlessNetworkLock(pid, opts) ? 'skip' : undefined);
   try {
     const t0 = performance.now();
     let d;
     try {
       // no abort signal here: CRIU finishes its short copy, then we resume the tree below
       const { signal: _signal, ...dumpOpts } = opts;
-      d = await dump(pid, imagesDir, { ...dumpOpts, leaveRunning, leaveStopped: !leaveRunning });
+      d = await dump(pid, imagesDir, { ...dumpOpts, networkLock, leaveRunning, leaveStopped: !leaveRunning });
     } catch (e) {
       throw keepLog(e, imagesDir);
     }
@@ -103,7 +104,7 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
         criuVersion: findCriu({ criu: opts.criu }).version,
         tree,
         stats,
-        dumpOptions: dumpOptionsOf(opts),
+        dumpOptions: dumpOptionsOf({ ...opts, networkLock }),
       }, opts);
       const writeMs = performance.now() - t1;
       if (!leaveRunning) signalAll(pids, 'SIGKILL');
@@ -136,6 +137,23 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
     }
   } finally {
     await staging.remove();
+  }
+}
+
+/**
+ * CRIU's nftables network lock costs 150-300 ms of frozen time here even for trees without TCP
+ * connections; it protects only established TCP connections (--tcp-established) and trees in their
+ * own network namespace. Skip it otherwise (CRIU's iptables method does nothing in that case either).
+ */
+async function needlessNetworkLock(pid: number, opts: DumpToArchiveOptions): Promise<boolean> {
+  if (opts.tcpEstablished) return false;
+  const { readlinkSync } = await import('node:fs');
+  const { resolveDumpTarget } = await import('../criu/pidns.js');
+  try {
+    const root = opts.noPidnsRoot ? pid : resolveDumpTarget(pid).root;
+    return readlinkSync(`/proc/${root}/ns/net`) === readlinkSync('/proc/self/ns/net');
+  } catch {
+    return false;
   }
 }
 
