@@ -26,7 +26,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { CryoError, usageError, type ErrorCode } from '../errors.js';
-import { closeFd, PacketSocket, seqpacketPair, strerror } from '../kernel/socket.js';
+import { closeFd, PacketSocket, seqpacketPair, strerror, SyscallError } from '../kernel/socket.js';
 import { isHarmlessLogLine, logMessage, readCriuLog } from './log.js';
 import type {
   CriuFeatures,
@@ -206,7 +206,30 @@ async function runHooks(hooks: CriuHooks | undefined, script: string, info: Criu
   await hook?.(info);
 }
 
+/** Rejects as soon as `signal` aborts, so a hook that hangs cannot outlive a timeout. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 // ---------------------------------------------------------------- connection
+
+const EPIPE = 32;
+const ECONNRESET = 104;
 
 export interface CriuExit {
   code: number | null;
@@ -307,34 +330,46 @@ export class CriuConnection {
         hint: opts.logPath ? `see CRIU's log: ${opts.logPath}` : 'rerun with --debug, or pass a log directory',
         details: { ...logFacts(opts.logPath), stderr: this.#stderr || undefined, ...extra },
       });
+    const cancelled = async (): Promise<never> => {
+      await this.kill();
+      const timedOut = timeout?.aborted === true;
+      throw fail(
+        timedOut ? `${what} timed out after ${opts.timeoutMs} ms (criu killed)` : `${what} was cancelled (criu killed)`,
+        { timedOut },
+        signal?.reason,
+      );
+    };
+    const exitedEarly = async (): Promise<never> => {
+      const exit = await this.#waitExit(5000);
+      const err = this.#stderr.trim().split('\n').filter(Boolean).pop();
+      throw fail(`criu exited before answering the ${req.type} request (${describeExit(exit)})${err ? `: ${err}` : ''}`, {
+        exitCode: exit.code,
+        exitSignal: exit.signal,
+      });
+    };
+    /** false when CRIU's end is gone (it exited) */
+    const send = (data: Uint8Array): boolean => {
+      try {
+        this.#sock.send(data);
+        return true;
+      } catch (e) {
+        if (e instanceof SyscallError && (e.errno === EPIPE || e.errno === ECONNRESET)) return false;
+        throw fail(`cannot send the ${req.type} request to criu: ${(e as Error).message}`, {}, e);
+      }
+    };
     try {
-      if (signal?.aborted) throw signal.reason;
-      this.#sock.send(bytes);
+      if (signal?.aborted) return await cancelled();
+      if (!send(bytes)) return await exitedEarly();
       let hookError: { script: string; error: unknown } | undefined;
       for (;;) {
         let packet;
         try {
           packet = await this.#sock.recv(signal);
         } catch (e) {
-          if (signal?.aborted) {
-            await this.kill();
-            const timedOut = timeout?.aborted === true;
-            throw fail(
-              timedOut ? `${what} timed out after ${opts.timeoutMs} ms (criu killed)` : `${what} was cancelled (criu killed)`,
-              { timedOut },
-              signal.reason,
-            );
-          }
-          throw e;
+          if (signal?.aborted) return await cancelled();
+          throw fail(`cannot read criu's answer: ${(e as Error).message}`, {}, e);
         }
-        if (packet === null) {
-          const exit = await this.#waitExit(5000);
-          const err = this.#stderr.trim().split('\n').filter(Boolean).pop();
-          throw fail(`criu exited before answering the ${req.type} request (${describeExit(exit)})${err ? `: ${err}` : ''}`, {
-            exitCode: exit.code,
-            exitSignal: exit.signal,
-          });
-        }
+        if (packet === null) return await exitedEarly();
         let resp: CriuResponse;
         try {
           resp = decodeCriuResponse(packet.data);
@@ -350,14 +385,15 @@ export class CriuConnection {
           if (packet.fds.length > 0) info.fd = packet.fds[0];
           let ok = true;
           try {
-            await runHooks(opts.hooks, script, info);
+            await raceAbort(runHooks(opts.hooks, script, info), signal);
           } catch (e) {
             ok = false;
-            hookError ??= { script, error: e };
+            if (!signal?.aborted) hookError ??= { script, error: e };
           } finally {
             packet.fds.forEach(closeFd);
           }
-          this.#sock.send(encodeCriuRequest({ type: 'NOTIFY', notify_success: ok }));
+          if (signal?.aborted) return await cancelled();
+          if (!send(encodeCriuRequest({ type: 'NOTIFY', notify_success: ok }))) return await exitedEarly();
           continue;
         }
         packet.fds.forEach(closeFd);

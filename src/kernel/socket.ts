@@ -18,6 +18,7 @@ const SCM_RIGHTS = 1;
 const SHUT_RDWR = 2;
 const EINTR = 4;
 const EAGAIN = 11;
+const ECONNRESET = 104;
 
 // x86_64/aarch64 LP64 layouts: struct iovec {void*, size_t}; struct msghdr {void *name; u32 namelen;
 // iovec *iov; size_t iovlen; void *control; size_t controllen; int flags}; struct cmsghdr {size_t len; int
@@ -135,7 +136,7 @@ export interface Packet {
 }
 
 /**
- * Receives one whole packet. Returns null at end-of-file (peer closed or socket shut down), or
+ * Receives one whole packet. Returns null at end-of-file (peer closed or reset, or socket shut down), or
  * 'again' when `wait` is false and nothing is queued. The size comes from MSG_PEEK|MSG_TRUNC, so a
  * packet of any size is read into a buffer of exactly its size.
  */
@@ -148,7 +149,9 @@ export function recvPacket(fd: number, wait: boolean): Packet | null | 'again' {
     if (size >= 0) break;
     const e = koffi.errno();
     if (e === EAGAIN && !wait) return 'again';
-    if (e !== EINTR) throw new SyscallError('recv', e);
+    // the peer closed with our data unread: the error is reported once, then its queued packets and EOF follow
+    if (e === ECONNRESET || e === EINTR) continue;
+    throw new SyscallError('recv', e);
   }
   if (size === 0) {
     // EOF, or a zero-length packet (CRIU never sends one: its answers have required fields); consume it

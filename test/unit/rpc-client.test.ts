@@ -225,6 +225,26 @@ describe('RPC client against a fake CRIU', () => {
     assert.equal(alive(conn.pid), false);
   });
 
+  test('a hook that never returns is cut short by the timeout', async () => {
+    const f = fake('notify');
+    const conn = openCriu(f);
+    const e = await rejects(
+      conn.request({ type: 'DUMP', opts: { pid: 1 } }, { timeoutMs: 200, hooks: { preDump: () => new Promise<void>(() => {}) } }),
+    );
+    assert.match(e.message, /timed out after 200 ms/);
+    assert.equal((await conn.exited).signal, 'SIGKILL');
+  });
+
+  test('CRIU dying between requests: the next request says how it ended', async () => {
+    const f = fake('version');
+    const conn = openCriu(f);
+    await conn.request({ type: 'VERSION', keep_open: true });
+    process.kill(conn.pid, 'SIGKILL');
+    const e = await rejects(conn.request({ type: 'VERSION' }));
+    assert.match(e.message, /killed by SIGKILL|has ended/);
+    await conn.close();
+  });
+
   test('an AbortSignal cancels a pending request', async () => {
     const f = fake('hang');
     const ac = new AbortController();
