@@ -1,6 +1,7 @@
 // Reads /proc to find which process CRIU must dump: for a tree started by `cryo run` it is the
 // PID namespace's init (CRIU dumps a PID namespace only from its init), not the user's command.
 import { readFileSync } from 'node:fs';
+import { CryoError } from '../errors.js';
 import { INIT_NAME, childPids } from './run.js';
 
 export interface ProcInfo {
@@ -68,6 +69,18 @@ export function resolveDumpTarget(pid: number): DumpTarget {
   const info = readProc(pid);
   if (info && info.ppid > 0 && isCryoInit(info.ppid)) {
     return { root: info.ppid, pid, pidns: true, nsPid: info.nspid.at(-1) };
+  }
+  // deeper inside a cryo tree: CRIU cannot dump part of a PID namespace without its init
+  let p = info?.ppid ?? 0;
+  for (let depth = 0; p > 1 && depth < 64; depth++) {
+    if (isCryoInit(p)) {
+      const top = childPids(p)[0];
+      throw new CryoError('FAILED', `pid ${pid} is part of the tree that \`cryo run\` started as pid ${top ?? p}; CRIU dumps that tree only as a whole`, {
+        hint: `dump ${top ?? p} instead (the whole tree)`,
+        details: { pid, treePid: top ?? p, initPid: p },
+      });
+    }
+    p = readProc(p)?.ppid ?? 0;
   }
   return { root: pid, pid, pidns: false };
 }

@@ -103,7 +103,11 @@ export async function restore(dir: string, opts: RestoreOptions = {}): Promise<R
     external: opts.external ?? meta?.options.external,
     manageCgroups: opts.manageCgroups ?? (meta?.options.manageCgroups as RestoreOptions['manageCgroups']),
   };
-  if (!meta?.pidns) await waitForPids(checkpointPids(dir), opts.pidWaitMs ?? 5000);
+  if (!meta?.pidns) {
+    const pids = checkpointPids(dir);
+    // a root with pid 1 is a PID namespace's init: CRIU recreates the namespace, nothing can collide
+    if (pids[0] !== 1) await waitForPids(pids, opts.pidWaitMs ?? 5000);
+  }
 
   const req = {
     type: 'RESTORE' as const,
