@@ -9,7 +9,8 @@ import {
 
 export interface PsRow { pid: number; pgid: number; sid: number; comm: string; depth: number }
 export interface FdsProcess { pid: number; fds: Array<{ fd: number | 'cwd' | 'root'; file: string }> }
-export interface MemsProcess { pid: number; exe: string; vmas: Array<{ start: bigint; end: bigint; prot: string; name: string }> }
+/** start/end: numbers below 2^53, bigints above (the vsyscall page) */
+export interface MemsProcess { pid: number; exe: string; vmas: Array<{ start: number | bigint; end: number | bigint; prot: string; name: string }> }
 export interface RssRun { vaddr: bigint; pages: number; vmas: Array<{ start: bigint; pages: number; file?: string } | 'same'> }
 export interface RssProcess { pid: number; runs: RssRun[] }
 
@@ -75,6 +76,8 @@ class ObjectIds {
   }
 }
 
+const PROTS = ['---', 'r--', '-w-', 'rw-', '--x', 'r-x', '-wx', 'rwx'];
+
 export function exploreMems(img: ImageDir): MemsProcess[] {
   const files = new FileTable(img);
   const oids = new ObjectIds();
@@ -89,7 +92,7 @@ export function exploreMems(img: ImageDir): MemsProcess[] {
       else if (st & VMA_AREA_SOCKET) fn = ` packet[${oids.get(v.shmid).toString(16)}]`;
       else if (st & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
         fn = ` ${files.info('REG', Number(v.shmid)).text}`;
-        if (BigInt(v.pgoff ?? 0) !== 0n) fn += ` + 0x${BigInt(v.pgoff).toString(16)}`;
+        if (v.pgoff) fn += ` + 0x${v.pgoff.toString(16)}`;
         if (st & VMA_FILE_SHARED) fn += ' (s)';
       } else if (st & VMA_AREA_STACK) fn = ' [stack]';
       else if (st & VMA_AREA_VSYSCALL) fn = ' [vsyscall]';
@@ -98,10 +101,7 @@ export function exploreMems(img: ImageDir): MemsProcess[] {
       else fn = '';
       if (!(st & VMA_AREA_REGULAR)) fn += ' *';
       const prot = Number(v.prot);
-      return {
-        start: BigInt(v.start), end: BigInt(v.end),
-        prot: `${prot & 1 ? 'r' : '-'}${prot & 2 ? 'w' : '-'}${prot & 4 ? 'x' : '-'}`, name: fn,
-      };
+      return { start: v.start, end: v.end, prot: PROTS[prot & 7]!, name: fn };
     });
     return { pid, exe: files.info('REG', Number(mm.exe_file_id)).text, vmas };
   });

@@ -17,7 +17,7 @@ export function renderFds(procs: FdsProcess[]): string {
   return out.join('\n') + '\n';
 }
 
-function hex8(v: bigint): string {
+function hex8(v: number | bigint): string {
   return v.toString(16).padStart(8, '0');
 }
 
