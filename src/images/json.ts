@@ -258,7 +258,8 @@ function entryToJ(type: MessageType, e: Entry, pretty: boolean, isHex = false): 
     if (f.repeated) {
       const arr = v as unknown[];
       if (arr.length === 0) continue;
-      if (pretty && f.opts.ipadd) {
+      // crit only renders 1 (IPv4) or 4+ (IPv6) words as an address
+      if (pretty && f.opts.ipadd && (arr.length === 1 || arr.length >= 4)) {
         out[f.name] = [formatIp(arr as number[])];
         continue;
       }
