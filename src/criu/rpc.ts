@@ -21,8 +21,8 @@
 // cryo answer notify_success=false; the request then fails with the hook's error as cause.
 // Cancellation: signal / timeoutMs kill CRIU by pid (SIGKILL), reap it, and reject with CryoError.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { CryoError, usageError, type ErrorCode } from '../errors.js';
@@ -601,19 +601,19 @@ export interface CriuCheckResult {
 }
 
 /**
- * CRIU's own `check` over RPC. CRIU wants a directory for the request's log: `logDir` (kept) or a
- * temporary one (removed).
+ * CRIU's own `check` over RPC. CRIU wants a directory for the request's log: `logDir` (kept), or a
+ * temporary one that is removed when the check passes and kept (named in error.details.logPath) when it fails.
  */
 export async function checkCriu(criu: CriuPath, o: RequestOptions & { logDir?: string } = {}): Promise<CriuCheckResult> {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
   const dir = o.logDir ?? mkdtempSync(join(tmpdir(), 'cryo-check-'));
+  let keep = o.logDir !== undefined;
   try {
     const resp = await criuCall(criu, { type: 'CHECK', opts: { log_level: 4 } }, { ...o, imagesDir: dir, allowFailure: true });
     if (resp.success) return { ok: true };
+    keep = true;
     return { ok: false, error: criuFailure(resp, { code: 'ENVIRONMENT', what: 'criu check', logPath: join(dir, 'check.log') }) };
   } finally {
-    if (o.logDir === undefined) rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -82,6 +82,7 @@ function main(): void {
     switch (scenario) {
       case 'version':
         if (req.type === 'VERSION') send({ type: 'VERSION', success: true, version: { major_number: 4, minor_number: 2, sublevel: 1 } });
+        else if (req.type === 'FEATURE_CHECK') send({ type: req.type, success: true, features: { mem_track: false, lazy_pages: true } });
         else send({ type: req.type, success: true });
         break;
       case 'large':

@@ -1,11 +1,13 @@
 // The RPC client against a fake CRIU that speaks the protocol on fd 3 (no root, no CRIU needed).
 import assert from 'node:assert/strict';
-import { fstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, fstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CryoError } from '../../src/errors.js';
 import {
+  checkCriu,
+  checkCriuFeatures,
   criuCall,
   describeErrno,
   encodeCriuRequest,
@@ -273,6 +275,24 @@ describe('RPC client against a fake CRIU', () => {
         ['DUMP', '../2'],
       ],
     );
+  });
+
+  test('FEATURE_CHECK asks for the named features; absent answers are false', async () => {
+    const f = fake('version');
+    const got = await checkCriuFeatures(f, { memTrack: true, lazyPages: true, pidfdStore: true });
+    assert.deepEqual(got, { mem_track: false, lazy_pages: true, pidfd_store: false });
+    assert.deepEqual(readRecord(f.record)[0].features, { mem_track: true, lazy_pages: true, pidfd_store: true });
+  });
+
+  test('CHECK: ok, or not ok with the reason and a log that is kept', async () => {
+    assert.deepEqual(await checkCriu(fake('version')), { ok: true });
+    const r = await checkCriu(fake('fail'));
+    assert.equal(r.ok, false);
+    assert.equal(r.error?.code, 'ENVIRONMENT');
+    assert.match(String(r.error?.message), /^criu check failed: ESRCH \(No such process\): Unable to detach/);
+    const logPath = String(r.error?.details.logPath);
+    assert.ok(existsSync(logPath), 'the failed check\'s log stays for the user');
+    dirs.push(dirname(logPath));
   });
 
   test('a missing criu binary is NO_CRIU (environment exit code)', async () => {
