@@ -102,6 +102,47 @@ describe('RPC client against real CRIU', () => {
     }
   });
 
+  test('a pre-dump hook that throws stops the dump and leaves the tree running', async (t) => {
+    const criu = criuFor(t);
+    if (!criu) return;
+    const work = mkdtempSync(join(tmpdir(), 'cryo-rpc-it-'));
+    const counter = join(work, 'counter');
+    let pid: number | undefined;
+    try {
+      pid = startLoop(counter);
+      await waitFor('the loop to count', () => existsSync(counter) && readCounter(counter) >= 2);
+      const refusal = new Error('not now');
+      let err: unknown;
+      try {
+        await criuCall(
+          criu,
+          { type: 'DUMP', opts: { pid } },
+          {
+            imagesDir: work,
+            errorCode: 'DUMP_FAILED',
+            hooks: {
+              preDump: () => {
+                throw refusal;
+              },
+            },
+          },
+        );
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof CryoError, String(err));
+      assert.equal(err.code, 'DUMP_FAILED');
+      assert.equal(err.cause, refusal);
+      assert.match(err.message, /pre-dump hook failed: not now/);
+      assert.ok(isLive(pid), 'the tree still runs');
+      const before = readCounter(counter);
+      await waitFor('the loop to go on counting', () => readCounter(counter) > before + 1);
+    } finally {
+      if (pid) killTree(pid);
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   test('DUMP then RESTORE of a shell loop, with notify hooks', async (t) => {
     const criu = criuFor(t);
     if (!criu) return;
