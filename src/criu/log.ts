@@ -54,6 +54,7 @@ export function firstErrors(text: string, n = 5): string[] {
 
 /** The message part of a log line: "Error (criu/x.c:1): Can't foo" → "Can't foo". */
 export function logMessage(line: string): string {
+  line = line.trim().split('\n')[0];
   const m = /\b(?:Error|Warn)\s+\([^)]*\):\s*(.*)$/.exec(line);
   return (m ? m[1] : line.replace(/^\(\s*[\d.]+\)\s*(?:\d+:\s*)?/, '')).trim();
 }

@@ -29,6 +29,11 @@ test('firstErrors limits the count; logMessage strips the prefix', () => {
   assert.deepEqual(firstErrors(LOG, 1), ["(00.002000)      7: Error (criu/files.c:12): Can't open file"]);
   assert.equal(logMessage(firstErrors(LOG, 1)[0]), "Can't open file");
   assert.equal(logMessage('Error (criu/cr-dump.c:1975): Dumping FAILED.'), 'Dumping FAILED.');
+  // CRIU's cr_errmsg is a log line with its newline
+  assert.equal(
+    logMessage('(00.032955) Error (criu/config.c:1131): Tracking memory is not available. Consider omitting --track-mem option.\n'),
+    'Tracking memory is not available. Consider omitting --track-mem option.',
+  );
 });
 
 test('readCriuLog reads a file; a missing file is an empty log', () => {
