@@ -31,3 +31,4 @@ export { resolveDumpTarget, type DumpTarget } from './criu/pidns.js';
 export { readImage, writeImage, decodeImage, encodeImage, iterateEntries, iterateImage, imageToJson, imageFromJson, parseJson, stringifyJson, MAGICS, isRawImageName, UNKNOWN_FIELDS, type Image, type Entry, type DecodeOptions, type JsonOptions, type ImageHeader, type ByteSource } from './images/index.js';
 export { preflight, type PreflightReport, type PreflightIssue, type PreflightProcess, type PreflightOptions } from './preflight/index.js';
 export * from './archive/index.js';
+export * from './inspect/index.js';
