@@ -8,13 +8,17 @@
 //       Resolves with the criu_resp; a failure answer throws CryoError(errorCode ?? 'RPC') with
 //       details {crErrno, crErrmsg, logPath, logErrors}.
 //   getCriuVersion(criu) → {version: "4.2.1", major_number, ...}
-//   checkCriu(criu, {imagesDir?}) → {ok, error?}        (CRIU's own `criu check`)
+//   checkCriu(criu, {logDir?}) → {ok, error?}           (CRIU's own `criu check`; error is ENVIRONMENT)
 //   checkCriuFeatures(criu, {memTrack, lazyPages, pidfdStore}) → {mem_track, lazy_pages, pidfd_store}
 //   openCriu(criu, {stderr, env}) → CriuConnection: request(req, opts) one at a time (keep_open keeps
 //       CRIU's loop going), close() reaps CRIU (killing it after a grace period).
 //   openDumpSession(criu) → CriuDumpSession: preDump(opts, callOpts)... then dump(opts, callOpts) on
 //       one CRIU, as CRIU's pre-dump loop expects.
 //   openDirFd(dir) → {fd, close()}: a directory fd for images_dir_fd / work_dir_fd.
+//   criuFailure(resp, {code, what, logPath}) / describeErrno(3) → "ESRCH (No such process)".
+// Errors: CRIU exiting early → "criu exited before answering the DUMP request (exit status 1): <stderr>";
+// an invalid answer or a type mismatch → code 'RPC' (CRIU killed); a missing binary → NO_CRIU.
+// No thread blocks: receives wait on an event-loop poll handle (src/kernel/socket.ts).
 // Hooks (CriuHooks): onNotify(script, {pid, fd}) plus named hooks (preDump, postDump, preRestore,
 // postRestore, networkLock, networkUnlock, setupNamespaces, postSetupNamespaces, preResume, postResume,
 // orphanPtsMaster, statusReady). notify_scripts is set only when a hook is given. A hook that throws makes
