@@ -87,7 +87,9 @@ function* nextMessage(fr: Framer, type: MessageType, eofOk: boolean): Generator<
   }
 }
 
-function payloadSize(fr: Framer, n: number | bigint, what: string): number {
+function payloadSize(fr: Framer, n: unknown, what: string): number {
+  if (typeof n !== 'number' && typeof n !== 'bigint') fr.fail(`${what}: the entry lacks its size field`);
+  if (typeof n === 'number' && !Number.isInteger(n)) fr.fail(`${what}: the entry lacks its size field`);
   const v = typeof n === 'bigint' ? n : BigInt(n);
   if (v < 0n || v > BigInt(fr.opts.maxPayloadSize)) fr.fail(`${what} size ${v} exceeds the limit of ${fr.opts.maxPayloadSize} bytes`);
   return Number(v);
@@ -97,26 +99,26 @@ const roundUp = (x: number, y: number): number => Math.ceil(x / y) * y;
 
 function* readExtra(fr: Framer, kind: string, e: Entry): Generator<Request, unknown, Uint8Array> {
   switch (kind) {
-    case 'pipe-data': return Buffer.from(yield* need(fr, payloadSize(fr, e.bytes as number, 'pipe data'), 'pipe data'));
-    case 'sk-queue': return Buffer.from(yield* need(fr, payloadSize(fr, e.length as number, 'queued packet'), 'queued packet'));
+    case 'pipe-data': return Buffer.from(yield* need(fr, payloadSize(fr, e.bytes, 'pipe data'), 'pipe data'));
+    case 'sk-queue': return Buffer.from(yield* need(fr, payloadSize(fr, e.length, 'queued packet'), 'queued packet'));
     case 'tcp-stream': {
-      const inq = Buffer.from(yield* need(fr, payloadSize(fr, e.inq_len as number, 'tcp in-queue'), 'tcp in-queue'));
-      const outq = Buffer.from(yield* need(fr, payloadSize(fr, e.outq_len as number, 'tcp out-queue'), 'tcp out-queue'));
+      const inq = Buffer.from(yield* need(fr, payloadSize(fr, e.inq_len, 'tcp in-queue'), 'tcp in-queue'));
+      const outq = Buffer.from(yield* need(fr, payloadSize(fr, e.outq_len, 'tcp out-queue'), 'tcp out-queue'));
       return { inq, outq };
     }
     case 'bpfmap-data': {
-      const n = payloadSize(fr, (e.keys_bytes as number) + (e.values_bytes as number), 'bpf map data');
+      const n = payloadSize(fr, payloadSize(fr, e.keys_bytes, 'bpf map keys') + payloadSize(fr, e.values_bytes, 'bpf map values'), 'bpf map data');
       return Buffer.from(yield* need(fr, n, 'bpf map data'));
     }
     case 'ipc-shm': {
       // with in_pagemaps the segment's pages live in pagemap/pages images, nothing follows the entry
       if (e.in_pagemaps === true) return undefined;
-      const size = payloadSize(fr, e.size as bigint, 'shm segment');
+      const size = payloadSize(fr, e.size, 'shm segment');
       const b = yield* need(fr, roundUp(size, 4), 'shm segment');
       return Buffer.from(b.subarray(0, size));
     }
     case 'ipc-sem': {
-      const n = payloadSize(fr, (e.nsems as number) * 2, 'semaphore set');
+      const n = payloadSize(fr, payloadSize(fr, e.nsems, 'semaphore set') * 2, 'semaphore set');
       const b = yield* need(fr, roundUp(n, 8), 'semaphore set');
       const out: number[] = [];
       for (let i = 0; i < n; i += 2) out.push(b[i] | (b[i + 1] << 8));
@@ -125,7 +127,7 @@ function* readExtra(fr: Framer, kind: string, e: Entry): Generator<Request, unkn
     case 'ipc-msg': {
       const out: unknown[] = [];
       const mt = messageType('ipc_msg');
-      const qnum = e.qnum as number;
+      const qnum = payloadSize(fr, e.qnum, 'message queue');
       for (let i = 0; i < qnum; i++) {
         const at = fr.offset;
         const sb = yield* need(fr, 4, 'message size');
@@ -139,7 +141,7 @@ function* readExtra(fr: Framer, kind: string, e: Entry): Generator<Request, unkn
           if (err instanceof WireError) fr.fail(`invalid protobuf ipc_msg (${err.message})`, at + 4 + err.offset, err);
           throw err;
         }
-        const msize = payloadSize(fr, msg.msize as bigint, 'message');
+        const msize = payloadSize(fr, msg.msize, 'message');
         const data = yield* need(fr, roundUp(msize, 8), 'message data');
         out.push(msg, Buffer.from(data.subarray(0, msize)));
       }
@@ -194,7 +196,7 @@ function* parseImage(fr: Framer, opts: DecodeOptions): Parser {
       for (;;) {
         const c = yield* nextMessage(fr, mt, true);
         if (!c) return;
-        const n = payloadSize(fr, c.len as bigint, 'ghost chunk');
+        const n = payloadSize(fr, c.len, 'ghost chunk');
         c.extra = Buffer.from(yield* need(fr, n, 'ghost chunk'));
         yield { t: 'entry', entry: c };
       }

@@ -47,6 +47,8 @@ export interface MessageType {
   fields: FieldInfo[];
   byId: Map<number, FieldInfo>;
   byName: Map<string, FieldInfo>;
+  /** the required fields: a message without one of them is invalid (protobuf-c and crit refuse it) */
+  required: FieldInfo[];
 }
 
 interface JsonNamespace {
@@ -116,7 +118,7 @@ export function messageType(name: string): MessageType {
   const path = name.split('.');
   const node = lookup(path);
   if (!node || !node.fields) throw new Error(`unknown message type ${name}`);
-  const mt: MessageType = { name, fields: [], byId: new Map(), byName: new Map() };
+  const mt: MessageType = { name, fields: [], byId: new Map(), byName: new Map(), required: [] };
   messages.set(name, mt);
   for (const [fname, f] of Object.entries(node.fields)) {
     const o = f.options ?? {};
@@ -155,6 +157,7 @@ export function messageType(name: string): MessageType {
   }
   mt.fields.sort((a, b) => a.id - b.id);
   for (const f of mt.fields) { mt.byId.set(f.id, f); mt.byName.set(f.name, f); }
+  mt.required = mt.fields.filter((f) => f.required);
   return mt;
 }
 

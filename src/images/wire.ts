@@ -178,6 +178,7 @@ function decodeRange(type: MessageType, buf: Uint8Array, start: number, end: num
       Object.assign(out[f.name] as Entry, decodeRange(f.messageType!, buf, s, e, depth + 1));
     } else out[f.name] = readScalar(r, f, depth);
   }
+  for (const f of type.required) if (out[f.name] === undefined) throw new WireError(`missing required field ${type.name}.${f.name}`, start);
   if (!ordered) {
     const sorted: Entry = {};
     for (const f of type.fields) if (out[f.name] !== undefined) sorted[f.name] = out[f.name];
