@@ -199,6 +199,21 @@ describe('inspection of real dumps', () => {
     assert.match(text.stdout, /frozen time\s+[\d.]+ (µs|ms|s)/);
   });
 
+  it('reads an archive (.ckpt) as it reads a directory', async (t) => {
+    if (!(await setup(t))) return;
+    const { writeArchive } = await import('../../src/archive/index.js');
+    const archive = join(work, 'd1.ckpt');
+    await writeArchive(d1, archive);
+    for (const args of [['x', '@', 'fds'], ['x', '@', 'mems'], ['inspect', '@', '--json']]) {
+      const fromDir = await cli(args.map((a) => (a === '@' ? d1 : a)));
+      const fromArchive = await cli(args.map((a) => (a === '@' ? archive : a)));
+      assert.equal(fromArchive.status, 0, fromArchive.stderr);
+      assert.equal(fromArchive.stdout.replaceAll(archive, d1), fromDir.stdout);
+    }
+    const m = await cli(['mem', archive, '--pid', String(planted!.pid), '--search', NEEDLE]);
+    assert.equal(m.status, 0, m.stderr);
+  });
+
   it('a checkpoint missing an image fails with exit 4, naming the file', async (t) => {
     if (!(await setup(t))) return;
     const broken = join(work, 'broken');

@@ -1,4 +1,5 @@
 // cryo diff A B: processes, threads, files, sockets, mappings and memory pages that changed.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { paint, printJson, useColor } from '../output.js';
 
@@ -19,6 +20,9 @@ export function register(program: Command): void {
         const B = await openImages(b);
         try {
           const d = diffCheckpoints(A.img, B.img, { memory: o.memory });
+          // name what the user gave (an archive is read from a temporary extraction)
+          d.a = resolve(a);
+          d.b = resolve(b);
           if (o.json) return printJson(d);
           const { renderDiff } = await import('../render/diff.js');
           process.stdout.write(renderDiff(d, { color: useColor(), pages: Boolean(o.pages), paint }));

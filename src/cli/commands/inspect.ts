@@ -1,4 +1,5 @@
 // cryo inspect DIR: the process tree of a checkpoint with files, sockets, memory and mounts.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../../errors.js';
 import { paint, printJson, useColor } from '../output.js';
@@ -23,6 +24,7 @@ export function register(program: Command): void {
       try {
         if (o.pid !== undefined) checkpointPids(img, o.pid);
         const model = inspectCheckpoint(img, { env: o.env, pid: o.pid });
+        model.dir = resolve(dir);
         if (o.json) printJson(model);
         else {
           const { renderInspect } = await import('../render/inspect.js');
