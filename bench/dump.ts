@@ -97,8 +97,13 @@ async function compare(name: string, start: () => Promise<number>, rounds: numbe
     lib.push(await libCycle(start, work));
   }
   const med = (xs: Sample[]) => ({ dump: median(xs.map((s) => s.dump)), restore: median(xs.map((s) => s.restore)), total: median(xs.map((s) => s.dump + s.restore)) });
+  const min = (xs: Sample[]) => ({ dump: Math.min(...xs.map((s) => s.dump)), restore: Math.min(...xs.map((s) => s.restore)), total: Math.min(...xs.map((s) => s.dump + s.restore)) });
   const b = med(bare);
+  const bm = min(bare);
   console.log(`\n${name} (${rounds} rounds, medians; bare = criu CLI, same binary and options)`);
+  const cm = min(cli).total;
+  const lm = min(lib).total;
+  console.log(`  fastest dump+restore: bare ${bm.total.toFixed(1)} ms, cryo CLI ${cm.toFixed(1)} ms (+${(cm - bm.total).toFixed(1)}), library ${lm.toFixed(1)} ms (${lm >= bm.total ? '+' : ''}${(lm - bm.total).toFixed(1)})`);
   for (const [label, o] of [['cryo CLI', med(cli)], ['library', med(lib)]] as const) {
     for (const k of ['dump', 'restore', 'total'] as const) {
       const delta = o[k] - b[k];
