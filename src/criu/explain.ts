@@ -143,11 +143,51 @@ const RULES: Rule[] = [
   },
   {
     action: 'dump',
-    re: /The root process (\d+) is not a session leader|A session leader of \S+ is outside/,
+    re: /The root process (\d+) is not a session leader/,
+    explain: (m, log) =>
+      // inside its own pid namespace, a root that is not pid 1 there is not the namespace's init: --shell-job
+      // then fails with "Can't dump a pid namespace without the process init" (verified)
+      /Will take pid namespace in the image/.test(log) && m[1] !== '1'
+        ? {
+            cause: `the pid is inside a pid namespace (pid ${m[1]} there) but is not its init; CRIU dumps a pid namespace only from its init`,
+            fix: "dump the namespace's init instead (the first process of the namespace)",
+          }
+        : {
+            cause: `the tree (root ${m[1]}) belongs to a session led by a process outside it (started from a shell or a job)`,
+            fix: 'dump and restore with --shell-job, or start the tree with setsid',
+            options: ['--shell-job'],
+          },
+  },
+  {
+    action: 'dump',
+    re: /A session leader of (\S+) is outside of its pid namespace/,
     explain: (m) => ({
-      cause: `the tree${m[1] ? ` (root ${m[1]})` : ''} belongs to a session led by a process outside it (started from a shell or a job)`,
-      fix: 'dump and restore with --shell-job, or start the tree with setsid',
-      options: ['--shell-job'],
+      cause: `the pid namespace's init (${m[1]}) is not a session leader: its session is led from outside the namespace`,
+      fix: 'start the namespace\'s init with setsid (e.g. `unshare --pid --fork setsid CMD`); --shell-job does not help here',
+    }),
+  },
+  {
+    action: 'dump',
+    re: /Can't dump a pid namespace without the process init/,
+    explain: () => ({
+      cause: 'the pid is inside a pid namespace but is not its init; CRIU dumps a pid namespace only from its init',
+      fix: "dump the namespace's init instead (the first process of the namespace)",
+    }),
+  },
+  {
+    action: 'dump',
+    re: /Can't lookup mount=(\d+) for fd=(\d+) path=(.*)$/,
+    explain: (m) => ({
+      cause: `fd ${m[2]} (${m[3]}) is open on a mount outside the process's mount namespace (opened before entering it)`,
+      fix: 'open the file inside the namespace (e.g. redirect stdio after unshare --mount)',
+    }),
+  },
+  {
+    action: 'dump',
+    re: /Can't dump tmpfs content/,
+    explain: () => ({
+      cause: "CRIU could not copy a tmpfs mount of the tree's own mount namespace (its content changed or could not be read)",
+      fix: 'retry when the tmpfs content is quiet, or run the tree without its own mount namespace',
     }),
   },
   {

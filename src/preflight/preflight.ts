@@ -11,6 +11,7 @@ import {
   readFds,
   readMaps,
   readNamespaces,
+  readMountinfo,
   readProcFile,
   readStat,
   readStatus,
@@ -34,6 +35,8 @@ interface Proc {
   sid: number;
   threads: number;
   tracerPid: number;
+  /** pid in each pid namespace, outermost first (status NSpid) */
+  nsPid: number[];
   fds: ProcFd[];
   maps: MapEntry[];
   ns: Partial<Record<NamespaceKind, string>>;
@@ -55,6 +58,7 @@ function collect(pid: number): Proc | undefined {
     sid: stat.session,
     threads: Number(status.Threads ?? 1),
     tracerPid: Number(status.TracerPid ?? 0),
+    nsPid: (status.NSpid ?? String(pid)).split(/\s+/).map(Number),
     fds: readFds(pid),
     maps: readMaps(pid),
     ns: readNamespaces(pid),
@@ -150,16 +154,44 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
   const selfNs = readNamespaces('self');
 
   // --- the tree as a whole -------------------------------------------------------------------
-  if (root.sid !== root.pid) {
+  const ownPidNs = root.ns.pid !== undefined && selfNs.pid !== undefined && root.ns.pid !== selfNs.pid;
+  const nsInit = ownPidNs && root.nsPid[root.nsPid.length - 1] === 1;
+  if (ownPidNs && !nsInit) {
+    // verified: "Can't dump a pid namespace without the process init"
+    blocker(root.pid, 'pidns-not-init', `pid ${root.pid} is inside a pid namespace (as pid ${root.nsPid[root.nsPid.length - 1]}) but is not its init: CRIU dumps a pid namespace only from its init; check that init's pid instead`);
+  } else if (root.sid !== root.pid && ownPidNs && !treePids.has(root.sid)) {
+    // verified: "A session leader of P(1) is outside of its pid namespace"; --shell-job does not help
+    blocker(root.pid, 'session', `the namespace's init is not a session leader and its session (${root.sid}) is led from outside the pid namespace: start the init with setsid (e.g. unshare --pid --fork setsid CMD)`);
+  } else if (root.sid !== root.pid) {
     addOption('--shell-job');
     const leader = treePids.has(root.sid) ? 'inside' : 'outside';
     finding(root.pid, 'session', `not a session leader: its session (${root.sid}) is led from ${leader} the tree (a shell job); needs --shell-job (or start it with setsid)`);
   }
+  const ownMntNs = root.ns.mnt !== undefined && selfNs.mnt !== undefined && root.ns.mnt !== selfNs.mnt;
   for (const kind of ['ipc', 'mnt', 'net', 'pid', 'uts', 'cgroup', 'time'] as const) {
     if (root.ns[kind] && selfNs[kind] && root.ns[kind] !== selfNs[kind]) {
-      finding(root.pid, 'namespace', `the tree has its own ${kind} namespace (${root.ns[kind]}); CRIU dumps it with the tree`);
+      if (kind === 'mnt') {
+        const tmpfs = readMountinfo(root.pid)
+          .map((l) => l.split(' - '))
+          .filter(([, right]) => right?.startsWith('tmpfs '))
+          .map(([left]) => left.split(' ')[4]);
+        finding(root.pid, 'namespace', `the tree has its own mount namespace (${root.ns.mnt}): CRIU dumps all its mounts${tmpfs.length ? `, copying the content of its tmpfs mounts (${tmpfs.join(', ')}): slow, and it fails if they change meanwhile` : ''}`);
+      } else {
+        finding(root.pid, 'namespace', `the tree has its own ${kind} namespace (${root.ns[kind]}); CRIU dumps it with the tree`);
+      }
     }
   }
+  // mount ids visible in each process's mount namespace: an fd on a mount outside it cannot be dumped
+  const mountIds = new Map<string, Set<number>>();
+  const mountsOf = (p: Proc): Set<number> => {
+    const key = p.ns.mnt ?? String(p.pid);
+    let ids = mountIds.get(key);
+    if (!ids) {
+      ids = new Set(readMountinfo(p.pid).map((l) => Number(l.split(' ')[0])));
+      mountIds.set(key, ids);
+    }
+    return ids;
+  };
 
   // --- sockets: one table per network namespace -------------------------------------------
   const tables = new Map<string, SocketTable>();
@@ -232,6 +264,10 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
     // --- file descriptors ------------------------------------------------------------------
     for (const f of p.fds) {
       const t = f.target;
+      if (ownMntNs && f.info && t.startsWith('/') && !t.startsWith('/memfd:') && !mountsOf(p).has(f.info.mntId)) {
+        // verified: "Can't lookup mount=N for fd=F path=P" (an fd opened before entering the namespace)
+        blocker(p.pid, 'foreign-mount', `${t} is open on a mount (id ${f.info.mntId}) outside the process's mount namespace (opened before it entered the namespace); reopen it inside`, f.fd);
+      }
       if (t === 'anon_inode:[io_uring]') {
         blocker(p.pid, 'io_uring', 'an io_uring instance: CRIU 4.2 cannot dump io_uring (the kernel refuses to pass it to CRIU)', f.fd);
         continue;

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { preflight } from '../../src/preflight/preflight.js';
 import type { PreflightReport } from '../../src/preflight/types.js';
-import { readStatus } from '../../src/kernel/proc.js';
+import { readNamespaces, readStatus } from '../../src/kernel/proc.js';
 import { criuFor } from '../helpers/env.js';
 import { alive, cli, compileFixture, killTree, tempDir, waitFor } from '../helpers/trees.js';
 import { rmSync } from 'node:fs';
@@ -58,6 +58,15 @@ function fdTargets(pid: number): string[] {
       });
   } catch {
     return [];
+  }
+}
+
+/** The first child of PID, or 0. */
+function firstChild(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]) || 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -252,6 +261,66 @@ const CASES: Case[] = [
     dumpable: true,
     options: [],
     findings: ['sysv-shm', 'namespace'],
+  },
+  {
+    name: 'its own pid namespace, init started with setsid',
+    start: async (prog) => {
+      const outer = startDetached('unshare', ['--pid', '--fork', 'setsid', prog, 'fanout', '2']);
+      const pid = await waitFor(() => firstChild(outer), 'namespace init');
+      await waitFor(() => firstChild(pid), 'its child');
+      return { pid, kill: [pid, outer] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['namespace'],
+  },
+  {
+    name: 'a process inside a pid namespace that is not its init',
+    start: async (prog) => {
+      const outer = startDetached('unshare', ['--pid', '--fork', 'setsid', prog, 'fanout', '2']);
+      const init = await waitFor(() => firstChild(outer), 'namespace init');
+      const pid = await waitFor(() => firstChild(init), 'its child');
+      return { pid, kill: [init, outer] };
+    },
+    dumpable: false,
+    options: [],
+    blockers: ['pidns-not-init'],
+    cause: /pid namespace/,
+  },
+  {
+    name: 'a pid namespace whose init is not a session leader',
+    start: async (prog) => {
+      const outer = startDetached('unshare', ['--pid', '--fork', prog, 'loop']);
+      const pid = await waitFor(() => firstChild(outer), 'namespace init');
+      return { pid, kill: [pid, outer] };
+    },
+    dumpable: false,
+    options: [],
+    blockers: ['session'],
+    cause: /session leader/,
+  },
+  {
+    name: 'its own mount namespace with stdio opened outside it',
+    start: async (prog) => {
+      const pid = startDetached('unshare', ['--mount', prog, 'loop']);
+      await waitFor(() => readNamespaces(pid).mnt !== readNamespaces('self').mnt && fdTargets(pid).length === 3, 'in its mount namespace');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: [],
+    blockers: ['foreign-mount', 'foreign-mount', 'foreign-mount'],
+    cause: /mount outside the process's mount namespace/,
+  },
+  {
+    name: 'its own network namespace',
+    start: async (prog) => {
+      const pid = startDetached('unshare', ['--net', prog, 'loop']);
+      await waitFor(() => readNamespaces(pid).net !== readNamespaces('self').net && fdTargets(pid).length === 3, 'in its network namespace');
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['namespace'],
   },
 ];
 

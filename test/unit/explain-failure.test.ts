@@ -141,6 +141,36 @@ test('root not a session leader: --shell-job', () => {
   assert.match(e?.cause ?? '', /10389/);
 });
 
+test('namespaces: session leader outside the pid ns, not the ns init, foreign mount; no options promised', () => {
+  const sess = explainFailure({ action: 'dump', log: log('(00.047009) Error (criu/cr-dump.c:1528): A session leader of 25572(1) is outside of its pid namespace') });
+  assert.match(sess?.fix ?? '', /setsid/);
+  assert.equal(sess?.options, undefined);
+  const init = explainFailure({
+    action: 'dump',
+    log: log(
+      '(00.048078) Error (criu/pstree.c:304): The root process 2 is not a session leader. Consider using --shell-job option',
+      "(00.050834) Error (criu/namespaces.c:1117): Can't dump a pid namespace without the process init",
+    ),
+  });
+  // a shell job outside any pid namespace: --shell-job; inside its own pid namespace as pid 2: not the init
+  assert.deepEqual(init?.options, ['--shell-job']);
+  const nested = explainFailure({
+    action: 'dump',
+    log: log(
+      '(00.035875) Will take pid namespace in the image',
+      '(00.048078) Error (criu/pstree.c:304): The root process 2 is not a session leader. Consider using --shell-job option',
+    ),
+  });
+  assert.match(nested?.cause ?? '', /not its init/);
+  assert.equal(nested?.options, undefined);
+  const only = explainFailure({ action: 'dump', log: log("(00.050834) Error (criu/namespaces.c:1117): Can't dump a pid namespace without the process init") });
+  assert.match(only?.cause ?? '', /not its init/);
+  const mnt = explainFailure({ action: 'dump', log: log("(00.044750) Error (criu/files-reg.c:1790): Can't lookup mount=24 for fd=0 path=/dev/null") });
+  assert.match(mnt?.cause ?? '', /fd 0 \(\/dev\/null\).*outside the process's mount namespace/);
+  const tmpfs = explainFailure({ action: 'dump', log: log('(10.803035) Error (criu/util.c:657): exited, status=1', "(10.803065) Error (criu/filesystems.c:426): Can't dump tmpfs content") });
+  assert.match(tmpfs?.cause ?? '', /tmpfs/);
+});
+
 test('SysV shm outside an IPC namespace: a blocker with a change, not an option', () => {
   const e = explainFailure({
     action: 'dump',
