@@ -318,7 +318,6 @@ export class CriuConnection {
     if (this.#finished || this.#sock.closed || this.#exitInfo) {
       throw new CryoError('RPC', 'this CRIU connection has ended', { hint: 'open a new one (criuCall does)' });
     }
-    this.#busy = true;
     const what = opts.what ?? `criu ${req.type.toLowerCase().replace(/_/g, '-')}`;
     const code = opts.errorCode ?? 'RPC';
     let full = req;
@@ -361,6 +360,7 @@ export class CriuConnection {
         throw fail(`cannot send the ${req.type} request to criu: ${(e as Error).message}`, {}, e);
       }
     };
+    this.#busy = true;
     try {
       if (signal?.aborted) return await cancelled();
       if (!send(bytes)) return await exitedEarly();
