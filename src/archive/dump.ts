@@ -2,9 +2,9 @@
 // (CRIU's leave_stopped keeps it stopped afterwards); the archive is then compressed and written,
 // fsync'ed and renamed; only then is the tree ended (or, with leaveRunning, it was resumed by CRIU
 // right after the copy). Any failure or interruption before that resumes the tree.
-import { copyFileSync, existsSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CryoError, isCryoError } from '../errors.js';
 import type { DumpOptions } from '../criu/dump.js';
 import type { ArchiveManifest, ArchiveProcess } from './format.js';
@@ -13,7 +13,10 @@ import { readCmdline, readDumpStats, readPstree } from './tree.js';
 import { innermostPid, signalAll, treePids } from './tree-pids.js';
 import { interrupted, writeArchive, type ArchiveOutput, type WriteArchiveOptions } from './write.js';
 
-export interface DumpToArchiveOptions extends Omit<DumpOptions, 'leaveStopped' | 'force' | 'signal'>, WriteArchiveOptions {}
+export interface DumpToArchiveOptions extends Omit<DumpOptions, 'leaveStopped' | 'force' | 'signal'>, WriteArchiveOptions {
+  /** replace an existing archive file; default false (refuse before anything is dumped) */
+  force?: boolean;
+}
 
 export interface DumpToArchiveResult {
   pid: number;
@@ -71,6 +74,7 @@ function keepLog(e: unknown, imagesDir: string): unknown {
  * The tree is never ended before the archive is complete and fsync'ed.
  */
 export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpToArchiveOptions = {}): Promise<DumpToArchiveResult> {
+  checkOutput(out, opts);
   const { dump } = await import('../criu/dump.js');
   const staging = await createStaging('dump');
   const imagesDir = join(staging.dir, 'images');
@@ -82,7 +86,7 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
     let d;
     try {
       // no abort signal here: CRIU finishes its short copy, then we resume the tree below
-      const { signal: _signal, ...dumpOpts } = opts;
+      const { signal: _signal, force: _force, ...dumpOpts } = opts;
       d = await dump(pid, imagesDir, { ...dumpOpts, networkLock, leaveRunning, leaveStopped: !leaveRunning });
     } catch (e) {
       throw keepLog(e, imagesDir);
@@ -137,6 +141,29 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
     }
   } finally {
     await staging.remove();
+  }
+}
+
+/** Refuses an output that cannot work before the tree is touched. */
+function checkOutput(out: ArchiveOutput, opts: DumpToArchiveOptions): void {
+  if (out === '-') {
+    if (process.stdout.isTTY) {
+      throw new CryoError('USAGE', 'refusing to write an archive to a terminal', { hint: 'redirect stdout (cryo dump PID -o - > app.ckpt) or pipe it' });
+    }
+    return;
+  }
+  if (typeof out !== 'string') return;
+  const path = resolve(out);
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) throw new CryoError('EXISTS', `${path} is a directory`, { hint: 'pass a file path to -o (or use -D DIR for a checkpoint directory)' });
+    if (!opts.force) throw new CryoError('EXISTS', `${path} already exists`, { hint: 'pass --force to replace it, or write to another file' });
+  }
+  try {
+    accessSync(dirname(path), constants.W_OK);
+  } catch (e) {
+    throw new CryoError('FAILED', `cannot write into ${dirname(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      hint: 'pass a path in an existing, writable directory to -o', cause: e,
+    });
   }
 }
 

@@ -209,6 +209,7 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
         // cryo already finished
       }
       const r = await ran;
+      assert.notEqual(r.status, 2, `delay ${delay}: cryo refused its command line: ${r.stderr}`);
       // a CRIU that outlives a SIGKILLed cryo finishes on its own: wait for it
       await waitFor(() => helpers.every((h) => !alive(h)), 'CRIU to finish', 60_000);
       if (existsSync(file)) {
@@ -218,7 +219,7 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
         if (r.status === 0) continue; // cryo completed: the tree was ended after the archive
       } else {
         assert.ok(alive(tree.pid), `delay ${delay}: no archive and the tree is gone (cryo ${r.status ?? r.signal}: ${r.stderr})`);
-        outcomes.push(`${delay}ms: tree ${state(tree.pid)}`);
+        outcomes.push(`${delay}ms: tree ${state(tree.pid)} (cryo ${r.status ?? r.signal}${r.stderr ? `: ${r.stderr.split('\n')[0]}` : ''})`);
       }
       if (signal === 'SIGTERM') assert.ok(!existsSync(`${file}.partial`), `delay ${delay}: the partial file was left`);
       if (alive(tree.pid)) {
