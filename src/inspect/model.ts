@@ -42,7 +42,10 @@ export interface FdModel {
   path?: string;
   pipe?: number;
   socket?: SocketInfo;
+  /** fd flags (O_RDONLY 0, O_WRONLY 1, O_RDWR 2, ...) */
   flags: number;
+  /** for pipes and connected unix sockets: the other ends inside the checkpoint */
+  peers?: Array<{ pid: number; fd: number }>;
 }
 
 export interface MappingModel {
@@ -136,6 +139,7 @@ export function inspectCheckpoint(dirOrImages: string | ImageDir, opts: InspectO
     const parent = processes.find((q) => q.pid === pr.ppid);
     parent?.children.push(pr.pid);
   }
+  linkPeers(processes);
   let shown = processes;
   if (opts.pid !== undefined) {
     const keep = new Set<number>();
@@ -216,6 +220,38 @@ function inspectProcess(img: ImageDir, files: FileTable, pages: PageFiles, p: En
     if (opts.env) pr.environ = readStrings(mm.mm_env_start, mm.mm_env_end);
   }
   return pr;
+}
+
+/** Pipes: every other holder of the same pipe; unix sockets: the holders of the peer socket. */
+function linkPeers(processes: ProcessModel[]): void {
+  const pipes = new Map<number, Array<{ pid: number; fd: number; fileId: number }>>();
+  const unix = new Map<number, Array<{ pid: number; fd: number }>>();
+  for (const p of processes) {
+    for (const f of p.fds) {
+      if (f.pipe !== undefined) {
+        const l = pipes.get(f.pipe) ?? [];
+        l.push({ pid: p.pid, fd: f.fd, fileId: f.fileId });
+        pipes.set(f.pipe, l);
+      }
+      if (f.socket?.family === 'unix' && f.socket.ino !== undefined) {
+        const l = unix.get(f.socket.ino) ?? [];
+        l.push({ pid: p.pid, fd: f.fd });
+        unix.set(f.socket.ino, l);
+      }
+    }
+  }
+  for (const p of processes) {
+    for (const f of p.fds) {
+      if (f.pipe !== undefined) {
+        // the other end: holders of the same pipe through a different open file (read vs write end)
+        const others = (pipes.get(f.pipe) ?? []).filter((o) => o.fileId !== f.fileId).map(({ pid, fd }) => ({ pid, fd }));
+        if (others.length) f.peers = others;
+      } else if (f.socket?.family === 'unix' && f.socket.peer) {
+        const others = unix.get(f.socket.peer) ?? [];
+        if (others.length) f.peers = others;
+      }
+    }
+  }
 }
 
 function readMounts(img: ImageDir): MountModel[] {

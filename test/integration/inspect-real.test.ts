@@ -182,6 +182,9 @@ describe('inspection of real dumps', () => {
     const pipes = root.fds.filter((f: { type: string }) => f.type === 'PIPE');
     assert.equal(pipes.length, 2);
     assert.equal(pipes[0].pipe, pipes[1].pipe);
+    // the other end of each pipe, in this process and in the child that inherited it
+    assert.deepEqual(pipes[0].peers, [{ pid: p.pid, fd: pipes[1].fd }, { pid: p.childPid, fd: pipes[1].fd }]);
+    assert.deepEqual(a.peers, [{ pid: p.pid, fd: 4 }, { pid: p.childPid, fd: 4 }]);
     const heap = root.mappings.find((x: { start: string; end: string }) => Number.parseInt(x.start, 16) <= p.needleAddr && p.needleAddr < Number.parseInt(x.end, 16));
     assert.ok(heap.dumpedPages > 0);
     const text = await cli(['inspect', d1, '--pid', String(p.childPid)]);

@@ -43,7 +43,12 @@ function processNode(p: ProcessModel, byPid: Map<number, ProcessModel>, o: Inspe
   }
   if (p.fds.length) {
     body.push(dim('files'));
-    body.push(...columns(p.fds.map((f) => [String(f.fd), f.type, f.description]), ['right'], '  '));
+    const peerText = (f: ProcessModel['fds'][number]) => {
+      if (!f.peers?.length) return '';
+      const shown = f.peers.slice(0, 4).map((x) => (x.pid === p.pid ? `fd ${x.fd}` : `${x.pid}:${x.fd}`));
+      return `  -> ${shown.join(', ')}${f.peers.length > 4 ? ` +${f.peers.length - 4}` : ''}`;
+    };
+    body.push(...columns(p.fds.map((f) => [String(f.fd), f.type, f.description + peerText(f)]), ['right'], '  '));
   }
   const maps = o.maps ? p.mappings : p.mappings.filter((m) => m.dumpedPages > 0);
   if (maps.length) {
