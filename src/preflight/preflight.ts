@@ -2,7 +2,8 @@
 // Each rule below was held against a real CRIU 4.2.1 dump on this project's kernel (see
 // test/integration/preflight-*.test.ts); rules marked "finding" only inform.
 import { statSync } from 'node:fs';
-import { CryoError } from '../errors.js';
+import { CryoError, isCryoError } from '../errors.js';
+import { resolveDumpTarget } from '../criu/pidns.js';
 import { KcmpType, kcmp } from '../kernel/kcmp.js';
 import {
   type MapEntry,
@@ -122,12 +123,24 @@ function isTerminalPath(target: string): boolean {
  */
 export function preflight(pid: number, opts: PreflightOptions = {}): PreflightReport {
   const ghostLimit = opts.ghostLimit ?? DEFAULT_GHOST_LIMIT;
-  const root = collect(pid);
-  if (!root) {
+  if (!collect(pid)) {
     throw new CryoError('NO_PROCESS', `no process ${pid}`, { hint: 'check the pid (ps -p PID)', details: { pid } });
   }
+  // the same root `cryo dump PID` dumps: for a tree `cryo run` started, its PID namespace's init
+  let rootPid = pid;
+  let partOf: CryoError | undefined;
+  try {
+    rootPid = resolveDumpTarget(pid).root;
+  } catch (e) {
+    if (!isCryoError(e)) throw e;
+    partOf = e;
+  }
+  const root = collect(rootPid);
+  if (!root) {
+    throw new CryoError('NO_PROCESS', `no process ${rootPid}`, { hint: 'check the pid (ps -p PID)', details: { pid: rootPid } });
+  }
   const procs: Proc[] = [root];
-  for (const p of listTree(pid).slice(1)) {
+  for (const p of listTree(rootPid).slice(1)) {
     const c = collect(p);
     if (c) procs.push(c);
   }
@@ -152,11 +165,12 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
   };
 
   const selfNs = readNamespaces('self');
+  if (partOf) blocker(pid, 'partial-tree', `${partOf.message}${partOf.hint ? `: ${partOf.hint}` : ''}`);
 
   // --- the tree as a whole -------------------------------------------------------------------
   const ownPidNs = root.ns.pid !== undefined && selfNs.pid !== undefined && root.ns.pid !== selfNs.pid;
   const nsInit = ownPidNs && root.nsPid[root.nsPid.length - 1] === 1;
-  if (ownPidNs && !nsInit) {
+  if (ownPidNs && !nsInit && !partOf) {
     // verified: "Can't dump a pid namespace without the process init"
     blocker(root.pid, 'pidns-not-init', `pid ${root.pid} is inside a pid namespace (as pid ${root.nsPid[root.nsPid.length - 1]}) but is not its init: CRIU dumps a pid namespace only from its init; check that init's pid instead`);
   } else if (root.sid !== root.pid && ownPidNs && !treePids.has(root.sid)) {
@@ -364,6 +378,7 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
 
   return {
     pid,
+    root: rootPid,
     dumpable: blockers.length === 0 && options.length === 0,
     options,
     blockers,

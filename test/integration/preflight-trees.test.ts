@@ -21,6 +21,8 @@ interface Started {
   kill: number[];
   /** extra cleanup (SysV objects) */
   after?: () => void;
+  /** the root CRIU dumps, when not `pid` */
+  root?: number;
 }
 
 interface Case {
@@ -322,6 +324,18 @@ const CASES: Case[] = [
     options: [],
     findings: ['namespace'],
   },
+  {
+    name: 'a tree started by cryo run (checked through its namespace init)',
+    start: async (prog) => {
+      const r = await cli(['run', '--json', '--', prog, 'fanout', '3']);
+      assert.equal(r.status, 0, r.stderr);
+      const { pid, initPid } = JSON.parse(r.stdout) as { pid: number; initPid?: number };
+      await waitFor(() => firstChild(pid), 'its children');
+      return { pid, kill: [initPid ?? pid], root: initPid };
+    },
+    dumpable: true,
+    options: [],
+  },
 ];
 
 /** `cryo dump PID -R` into a fresh dir under `base`; returns the CLI result. */
@@ -336,7 +350,7 @@ function checkPrediction(c: Case, r: PreflightReport): void {
   else assert.deepEqual(r.options, c.options);
   assert.deepEqual(r.blockers.map((b) => b.kind), c.blockers ?? []);
   for (const kind of c.findings ?? []) assert.ok(r.findings.some((f) => f.kind === kind), `finding ${kind}: ${JSON.stringify(r.findings)}`);
-  for (const b of r.blockers) assert.equal(b.pid, r.pid);
+  for (const b of r.blockers) assert.equal(b.pid, r.root);
 }
 
 test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (t) => {
@@ -361,6 +375,7 @@ test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (
       try {
         const report = preflight(started.pid);
         checkPrediction(c, report);
+        assert.equal(report.root, started.root ?? started.pid);
 
         // CRIU's outcome with no options equals the prediction
         const plain = await cryoDump(dir, 0, started.pid, []);
