@@ -2,13 +2,13 @@
 // (CRIU's leave_stopped keeps it stopped afterwards); the archive is then compressed and written,
 // fsync'ed and renamed; only then is the tree ended (or, with leaveRunning, it was resumed by CRIU
 // right after the copy). Any failure or interruption before that resumes the tree.
-import { accessSync, constants, copyFileSync, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CryoError, isCryoError } from '../errors.js';
 import type { DumpOptions } from '../criu/dump.js';
 import type { ArchiveManifest, ArchiveProcess } from './format.js';
-import { createStaging } from './staging.js';
+import { createStaging, stagingRootFor } from './staging.js';
 import { readCmdline, readDumpStats, readPstree } from './tree.js';
 import { innermostPid, signalAll, treePids } from './tree-pids.js';
 import { interrupted, writeArchive, type ArchiveOutput, type WriteArchiveOptions } from './write.js';
@@ -76,7 +76,7 @@ function keepLog(e: unknown, imagesDir: string): unknown {
 export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpToArchiveOptions = {}): Promise<DumpToArchiveResult> {
   checkOutput(out, opts);
   const { dump } = await import('../criu/dump.js');
-  const staging = await createStaging('dump');
+  const staging = await createStaging('dump', stagingRootFor(await treeMemory(pid, opts)));
   const imagesDir = join(staging.dir, 'images');
   const leaveRunning = Boolean(opts.leaveRunning);
   let pids: number[] = [];
@@ -142,6 +142,26 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
   } finally {
     await staging.remove();
   }
+}
+
+/** Resident memory of the tree (an upper bound for its page images), bytes. */
+async function treeMemory(pid: number, opts: DumpToArchiveOptions): Promise<number> {
+  let root = pid;
+  try {
+    const { resolveDumpTarget } = await import('../criu/pidns.js');
+    if (!opts.noPidnsRoot) root = resolveDumpTarget(pid).root;
+  } catch {
+    // dump() reports a missing process
+  }
+  let total = 0;
+  for (const p of treePids(root)) {
+    try {
+      total += Number(/^VmRSS:\s*(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
 }
 
 /** Refuses an output that cannot work before the tree is touched. */

@@ -170,6 +170,11 @@ export async function extractArchive(input: ArchiveInput, dir: string, opts: Rea
     }, opts);
   } catch (e) {
     await Promise.all(written.map((p) => rm(p, { force: true })));
-    throw e;
+    if (e instanceof CryoError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CryoError('FAILED', `cannot extract the archive into ${dir}: ${(e as Error).message}`, {
+      hint: code === 'ENOSPC' ? 'not enough space there; set CRYO_STAGING to a directory with room' : 'check the directory',
+      cause: e,
+    });
   }
 }

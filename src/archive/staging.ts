@@ -55,6 +55,27 @@ export interface Staging {
   remove(): Promise<void>;
 }
 
+function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The staging root for about `bytes` of images: RAM (/dev/shm) when it has room, else the OS temp
+ * dir (slower, but a small /dev/shm, as in containers, must not fail the dump).
+ */
+export function stagingRootFor(bytes: number): string {
+  const first = stagingRoot();
+  const need = bytes * 1.1 + (16 << 20);
+  if (process.env.CRYO_STAGING || freeBytes(first) >= need) return first;
+  const second = os.tmpdir();
+  return freeBytes(second) >= need ? second : first;
+}
+
 /** A fresh 0700 staging directory. */
 export async function createStaging(kind: 'dump' | 'restore' | 'open', root = stagingRoot()): Promise<Staging> {
   removeStaleStaging(root);
