@@ -1,7 +1,7 @@
 // Checkpoints a process tree into a directory without ever losing it: CRIU writes into a temporary
 // directory next to DIR, which is renamed into place (with cryo.json, the completeness marker) only
 // once the dump succeeded. When CRIU fails it resumes the tree; cryo checks that it still runs.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { commonCriuOpts, parsePid, type CommonCriuOptions } from './options.js';
@@ -57,6 +57,8 @@ export interface CheckpointMeta {
   rootPid: number;
   /** the root is cryo's PID-namespace init; the user's command has `nsPid` inside it */
   pidns: boolean;
+  /** the tree has a network namespace of its own (CRIU locks its network) */
+  netns?: boolean;
   nsPid?: number;
   /** options that restore must repeat (CRIU's names) */
   options: { tcpEstablished?: boolean; extUnixSk?: boolean; shellJob?: boolean; fileLocks?: boolean; external?: string[]; manageCgroups?: boolean | string };
@@ -117,11 +119,12 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
   }
 
   const criu = findCriu({ criu: opts.criu });
+  const netns = ownNetns(target.root);
   const req = {
     type: 'DUMP' as const,
     opts: {
       pid: target.root,
-      ...commonCriuOpts(opts, 'dump.log'),
+      ...commonCriuOpts(opts, 'dump.log', Boolean(opts.tcpEstablished) || netns),
       ...(opts.leaveRunning ? { leave_running: true } : {}),
       ...(opts.leaveStopped ? { leave_stopped: true } : {}),
       ...(opts.linkRemap ? { link_remap: true } : {}),
@@ -155,6 +158,7 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     pid: target.pid,
     rootPid: target.root,
     pidns: target.pidns,
+    netns,
     ...(target.pidns && target.nsPid !== undefined ? { nsPid: target.nsPid } : {}),
     options: {
       ...(opts.tcpEstablished ? { tcpEstablished: true } : {}),
@@ -179,6 +183,15 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     log: join(dir, 'dump.log'),
     running: Boolean(alive && alive.state !== 'Z'),
   };
+}
+
+/** True when PID's network namespace differs from ours (CRIU then dumps it and locks its network). */
+function ownNetns(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`) !== readlinkSync('/proc/self/ns/net');
+  } catch {
+    return true;
+  }
 }
 
 /** Moves the finished temp dir into place; an old checkpoint is replaced only after that succeeds. */

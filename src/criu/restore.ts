@@ -112,7 +112,8 @@ export async function restore(dir: string, opts: RestoreOptions = {}): Promise<R
   const req = {
     type: 'RESTORE' as const,
     opts: {
-      ...commonCriuOpts(merged, 'restore.log'),
+      // without cryo.json (a bare CRIU dump) it is unknown whether the network gets locked: pick a backend
+      ...commonCriuOpts(merged, 'restore.log', Boolean(merged.tcpEstablished) || !meta || meta.netns !== false),
       ...(opts.inheritFd?.length ? { inherit_fd: opts.inheritFd } : {}),
     },
   };
