@@ -102,6 +102,23 @@ const CASES: Case[] = [
     findings: ['tcp-established'],
   },
   {
+    name: 'a TCP connection whose peer closed (CLOSE_WAIT)',
+    start: async (prog, dir) => {
+      const portFile = join(dir, 'port');
+      const server = startDetached(prog, ['tcp-server', portFile]);
+      const port = await waitFor(() => fileText(portFile), 'server port');
+      const pid = startDetached(prog, ['tcp-client', port]);
+      await waitFor(() => hasFd(pid, /^socket:/), 'client connected');
+      killTree(server);
+      await waitFor(() => !alive(server), 'server gone');
+      await waitFor(() => preflight(pid).findings.some((f) => /CLOSE_WAIT/.test(f.message)), 'CLOSE_WAIT');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--tcp-established'],
+    cause: /established TCP connection/,
+  },
+  {
     name: 'an established TCP connection inside the tree',
     start: async (prog) => {
       const pid = startDetached(prog, ['tcp-pair']);
@@ -164,6 +181,30 @@ const CASES: Case[] = [
     dumpable: false,
     options: ['--file-locks'],
     cause: /file lock/,
+  },
+  {
+    name: 'a file lock (open file description)',
+    start: async (prog, dir) => {
+      const pid = startDetached(prog, ['ofd-lock', join(dir, 'locked')]);
+      await waitFor(() => hasFd(pid, /locked$/), 'lock taken');
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--file-locks'],
+    cause: /file lock/,
+  },
+  {
+    name: 'a file the tree has open while another process outside locks it',
+    start: async (prog, dir) => {
+      const file = join(dir, 'locked');
+      const locker = startDetached(prog, ['flock', file]);
+      await waitFor(() => hasFd(locker, /locked$/), 'lock taken');
+      const pid = startDetached(prog, ['open', file]);
+      await waitFor(() => hasFd(pid, /locked$/), 'file open');
+      return { pid, kill: [pid, locker] };
+    },
+    dumpable: true,
+    options: [],
   },
   {
     name: 'an open deleted file (small: a ghost file, works as is)',
