@@ -377,6 +377,23 @@ const CASES: Case[] = [
     dumpable: true,
     options: [],
   },
+  {
+    name: 'a zombie and a stopped process in the tree',
+    start: async (prog) => {
+      const pid = startDetached(prog, ['fanout', '3']);
+      const kids = await waitFor(() => {
+        const k = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+        return k.length === 2 ? k : undefined;
+      }, 'two children');
+      process.kill(kids[0], 'SIGKILL');
+      process.kill(kids[1], 'SIGSTOP');
+      await waitFor(() => readStatus(kids[0])?.State?.startsWith('Z') && readStatus(kids[1])?.State?.startsWith('T'), 'zombie and stopped');
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['zombie', 'stopped'],
+  },
 ];
 
 /** `cryo dump PID -R` into a fresh dir under `base`; returns the CLI result. */
