@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findCriu } from '../src/criu/find.js';
+import { ImageDir } from '../src/inspect/images.js';
 
 const MAPPINGS = Number(process.env.BENCH_INSPECT_MAPPINGS ?? 20000);
 const MIB = Number(process.env.BENCH_INSPECT_MIB ?? 512);
@@ -108,7 +109,6 @@ async function main(): Promise<void> {
     const same = ours.stdout === theirs.stdout;
     const vmas = ours.stdout.split('\n').filter((l) => /^\t[0-9a-f]+-/.test(l)).length;
     // the same work in-process (no Node start-up, no CLI module loading): what the library costs
-    const { ImageDir } = await import('../src/inspect/images.js');
     const { exploreMems } = await import('../src/inspect/explore.js');
     const { renderMems } = await import('../src/cli/render/explore.js');
     let lib = Infinity;
@@ -132,6 +132,14 @@ async function main(): Promise<void> {
     const g = time('grep', ['-F', '-c', NEEDLE, ...pages], 5);
     const s = time(process.execPath, [cli, 'mem', bigDir, '--search', NEEDLE, '--json'], 5);
     const found = JSON.parse(s.stdout).count;
+    const { searchMemory } = await import('../src/inspect/search.js');
+    let libSearch = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t0 = process.hrtime.bigint();
+      searchMemory(new ImageDir(bigDir), { text: NEEDLE });
+      libSearch = Math.min(libSearch, Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    console.log(`mem search in-process: ${libSearch.toFixed(0)} ms -> in-process/grep = ${(libSearch / g.best).toFixed(2)}x`);
     console.log(`mem --search over ${MIB} MiB: cryo ${s.best.toFixed(0)} ms (${found} match${found === 1 ? '' : 'es'}), grep -F ${g.best.toFixed(0)} ms -> cryo/grep = ${(s.best / g.best).toFixed(2)}x (goal <= 1.5x)`);
   } finally {
     for (const p of pids) {

@@ -101,7 +101,7 @@ function diffProcess(ia: ImageDir, ib: ImageDir, p: ProcessModel, q: ProcessMode
     const old = mapsA.get(m.start);
     if (old && (old.end !== m.end || old.prot !== m.prot || old.name !== m.name || old.shared !== m.shared)) d.mappingsChanged.push({ before: ref(old), after: ref(m) });
   }
-  if (opts.memory === false) return d;
+  if (opts.memory === false || !ia.has(`mm-${p.pid}.img`) || !ib.has(`mm-${q.pid}.img`)) return d;
   const sa = new AddressSpace(ia, p.pid);
   const sb = new AddressSpace(ib, q.pid);
   const maxList = opts.maxPageList ?? 1000;

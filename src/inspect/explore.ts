@@ -18,6 +18,14 @@ export function pstreeEntries(img: ImageDir): Entry[] {
   return img.entries('pstree.img');
 }
 
+/** Tasks with their own images: a zombie has only a core (crit's views fail on it; ours leave it out). */
+function liveEntries(img: ImageDir): Entry[] {
+  return pstreeEntries(img).filter((p) => {
+    const pid = taskId(p, 'pid');
+    return img.has(`mm-${pid}.img`) || !img.has(`core-${pid}.img`) || Number(img.first(`core-${pid}.img`).tc?.task_state) !== 2;
+  });
+}
+
 export function taskId(p: Entry, what: 'pid' | 'pgid' | 'sid'): number {
   if (p[what] !== undefined) return Number(p[what]);
   const ns = p[`ns_${what}`];
@@ -49,7 +57,7 @@ export function explorePs(img: ImageDir): PsRow[] {
 
 export function exploreFds(img: ImageDir): FdsProcess[] {
   const files = new FileTable(img);
-  return pstreeEntries(img).map((p) => {
+  return liveEntries(img).map((p) => {
     const pid = taskId(p, 'pid');
     const ids = img.first(`ids-${pid}.img`);
     const fds: FdsProcess['fds'] = img.entries(`fdinfo-${ids.files_id}.img`).map((fd) => ({
@@ -81,7 +89,7 @@ const PROTS = ['---', 'r--', '-w-', 'rw-', '--x', 'r-x', '-wx', 'rwx'];
 export function exploreMems(img: ImageDir): MemsProcess[] {
   const files = new FileTable(img);
   const oids = new ObjectIds();
-  return pstreeEntries(img).map((p) => {
+  return liveEntries(img).map((p) => {
     const pid = taskId(p, 'pid');
     const mm = img.first(`mm-${pid}.img`);
     const vmas = ((mm.vmas ?? []) as Entry[]).map((v) => {
@@ -109,7 +117,7 @@ export function exploreMems(img: ImageDir): MemsProcess[] {
 
 export function exploreRss(img: ImageDir): RssProcess[] {
   const files = new FileTable(img);
-  return pstreeEntries(img).map((p) => {
+  return liveEntries(img).map((p) => {
     const pid = taskId(p, 'pid');
     const vmas = (img.first(`mm-${pid}.img`).vmas ?? []) as Entry[];
     const pms = img.entries(`pagemap-${pid}.img`);

@@ -93,7 +93,8 @@ export interface MountModel {
   options?: string;
 }
 
-const TASK_STATES: Record<number, string> = { 1: 'alive', 2: 'dead', 3: 'stopped', 4: 'helper', 5: 'thread', 6: 'zombie' };
+// CRIU's TASK_*: a dead task in a dump is a zombie (exited, not yet reaped)
+const TASK_STATES: Record<number, string> = { 1: 'alive', 2: 'zombie', 3: 'stopped', 4: 'helper', 5: 'thread' };
 const NS_KEYS = ['pid', 'net', 'ipc', 'uts', 'mnt', 'user', 'cgroup', 'time'];
 
 function capMask(words: unknown): string | undefined {
@@ -174,7 +175,8 @@ function inspectProcess(img: ImageDir, files: FileTable, pages: PageFiles, p: En
     if (fs.umask !== undefined) pr.umask = Number(fs.umask);
   }
   for (const k of NS_KEYS) if (ids[`${k}_ns_id`] !== undefined) pr.namespaces[k] = Number(ids[`${k}_ns_id`]);
-  for (const t of (p.threads ?? [pid]) as number[]) {
+  // a zombie's thread list is not meaningful (CRIU leaves it unset)
+  for (const t of (pr.state === 'zombie' ? [pid] : (p.threads ?? [pid])) as number[]) {
     const tid = Number(t);
     const tcore = tid === pid ? core : img.optional(`core-${tid}.img`)?.[0];
     pr.threads.push({ tid, comm: tcore?.thread_core?.comm ?? (tid === pid ? tc.comm : undefined) });

@@ -57,8 +57,17 @@ export function checkpointPids(img: ImageDir, pid?: number): number[] {
   return [pid];
 }
 
+/** CRIU's TASK_DEAD: how a dump records a zombie */
+export const TASK_DEAD = 2;
+
+/** A zombie keeps its pid in the tree but has no memory images. */
+export function isZombie(img: ImageDir, pid: number): boolean {
+  if (img.has(`mm-${pid}.img`) || !img.has(`core-${pid}.img`)) return false;
+  return Number(img.first(`core-${pid}.img`).tc?.task_state) === TASK_DEAD;
+}
+
 /** Find every match; `onMatch` sees them in address order per process, as they are found. */
-export function searchMemory(img: ImageDir, opts: MemorySearchOptions, onMatch?: (m: MemoryMatch) => void): MemoryMatch[] {
+export function searchMemory(img: ImageDir, opts: MemorySearchOptions, onMatch?: (m: MemoryMatch) => boolean | void): MemoryMatch[] {
   if ((opts.text === undefined) === (opts.regex === undefined)) throw new CryoError('USAGE', 'give exactly one of text or regex to search for');
   const needle = opts.text === undefined ? undefined : Buffer.isBuffer(opts.text) ? opts.text : Buffer.from(opts.text, 'utf8');
   if (needle && needle.length === 0) throw new CryoError('USAGE', 'the search text is empty');
@@ -71,8 +80,10 @@ export function searchMemory(img: ImageDir, opts: MemorySearchOptions, onMatch?:
   const found: MemoryMatch[] = [];
   const buf = Buffer.allocUnsafe(chunkSize + overlap);
   const fileTable = new FileTable(img);
+  let stopped = false;
   try {
     for (const pid of checkpointPids(img, opts.pid)) {
+      if (isZombie(img, pid)) continue;
       const space = new AddressSpace(img, pid);
       const report = (addr: number, len: number) => {
         const vma = space.vmaAt(addr);
@@ -84,16 +95,16 @@ export function searchMemory(img: ImageDir, opts: MemorySearchOptions, onMatch?:
           contextStart: cs, context: range.data, match: range.data.subarray(addr - cs, addr - cs + len),
         };
         found.push(m);
-        onMatch?.(m);
+        if (onMatch?.(m) === false) stopped = true;
       };
       for (const stretch of stretches(space.dumpedPieces())) {
-        if (found.length >= max) break;
+        if (found.length >= max || stopped) break;
         scanStretch(stretch, files, buf, chunkSize, overlap, (addr, len) => {
-          if (found.length < max) report(addr, len);
-          return found.length < max;
+          if (found.length < max && !stopped) report(addr, len);
+          return found.length < max && !stopped;
         }, needle, regex);
       }
-      if (found.length >= max) break;
+      if (found.length >= max || stopped) break;
     }
   } finally {
     files.close();

@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (a: string, b: string, o: { memory: boolean; pages?: boolean; json?: boolean }) => {
       const { openImages } = await import('../../inspect/open.js');
+      (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { diffCheckpoints } = await import('../../inspect/diff.js');
       const A = await openImages(a);
       try {

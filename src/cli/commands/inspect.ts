@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (dir: string, o: { pid?: number; env?: boolean; maps?: boolean; json?: boolean }) => {
       const { openImages } = await import('../../inspect/open.js');
+      (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { inspectCheckpoint } = await import('../../inspect/model.js');
       const { checkpointPids } = await import('../../inspect/search.js');
       const { img, close } = await openImages(dir);

@@ -55,6 +55,7 @@ export function register(program: Command): void {
       if (o.dump !== undefined && (o.pid === undefined || o.output === undefined)) throw usageError('--dump needs --pid P and -o FILE');
       const range = o.dump !== undefined ? parseRange(o.dump) : undefined;
       const { openImages } = await import('../../inspect/open.js');
+      (await import('../render/pipe.js')).ignoreBrokenPipe();
       const search = await import('../../inspect/search.js');
       const { img, close } = await openImages(dir);
       try {

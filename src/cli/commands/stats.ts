@@ -12,6 +12,7 @@ export function register(program: Command): void {
     .option('--json', 'the statistics as CRIU reports them (times in microseconds)')
     .action(async (dir: string, o: { json?: boolean }) => {
       const { openImages } = await import('../../inspect/open.js');
+      (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { readCheckpointStats } = await import('../../inspect/stats.js');
       const { img, close } = await openImages(dir);
       try {

@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .action(async (dir: string, view: string) => {
       if (!(VIEWS as readonly string[]).includes(view)) throw usageError(`expected a view (${VIEWS.join(', ')}), got "${view}"`, 'e.g. cryo x ./ckpt ps');
       const { openImages } = await import('../../inspect/open.js');
+      (await import('../render/pipe.js')).ignoreBrokenPipe();
       const ex = await import('../../inspect/explore.js');
       const r = await import('../render/explore.js');
       const { img, close } = await openImages(dir);

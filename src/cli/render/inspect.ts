@@ -35,7 +35,7 @@ function processNode(p: ProcessModel, byPid: Map<number, ProcessModel>, o: Inspe
   kv.push(['threads', p.threads.map((t) => (t.comm && t.comm !== p.comm ? `${t.tid} (${t.comm})` : String(t.tid))).join(' ')]);
   const ns = Object.entries(p.namespaces).map(([k, v]) => `${k}:${v}`).join(' ');
   if (ns) kv.push(['ns', ns]);
-  kv.push(['memory', `${p.mappings.length} mappings, ${humanBytes(p.memory.mappedBytes)} mapped, ${humanBytes(p.memory.dumpedBytes)} dumped (${p.memory.dumpedPages} pages)`]);
+  if (p.state !== 'zombie' || p.mappings.length) kv.push(['memory', `${p.mappings.length} mappings, ${humanBytes(p.memory.mappedBytes)} mapped, ${humanBytes(p.memory.dumpedBytes)} dumped (${p.memory.dumpedPages} pages)`]);
   body.push(...columns(kv.map(([k, v]) => [dim(k!), v!])));
   if (p.environ) {
     body.push(dim('environment'));
