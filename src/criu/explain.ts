@@ -107,6 +107,15 @@ const RULES: Rule[] = [
   },
   {
     action: 'dump',
+    re: /Can't create link remap for (.*)\. Use link-remap option/,
+    explain: (m) => ({
+      cause: `a process has ${m[1]} open under a removed name while the file still has another link`,
+      fix: 'dump with --link-remap',
+      options: ['--link-remap'],
+    }),
+  },
+  {
+    action: 'dump',
     // The kernel refuses to pass io_uring descriptors over SCM_RIGHTS (EINVAL); CRIU 4.2 cannot dump io_uring.
     re: /send_fds failed \(-22\)|Can't retrieve FDs from socket/,
     explain: () => ({

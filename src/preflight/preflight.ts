@@ -97,14 +97,6 @@ function inodeOf(target: string, kind: 'socket' | 'pipe'): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function fileSize(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Holders of a lock line "1: FLOCK  ADVISORY  WRITE 6778 fe:00:2155648 0 EOF": the pid field (-1 for OFD locks). */
 function lockPid(line: string): number {
   const f = line.trim().split(/\s+/);
@@ -238,6 +230,12 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
     }
   }
   const seenGhosts = new Set<string>();
+  // verified: a file open under a removed name that still has another link fails with
+  // "Can't create link remap for P. Use link-remap option."; --link-remap fixes it
+  const needLinkRemap = (p: number, fd: number | undefined, path: string, how: 'open' | 'mapped'): void => {
+    addOption('--link-remap');
+    finding(p, 'linked-file', `${path}: ${how} under a removed name, but the file still has another link; needs --link-remap`, fd);
+  };
   let ghostNeed = 0;
 
   for (const p of procs) {
@@ -270,8 +268,9 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
         const key = `${m.dev}:${m.inode}`;
         if (seenGhosts.has(key)) continue;
         seenGhosts.add(key);
-        const size = fileSize(`/proc/${p.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`) ?? 0;
-        ghostNeed = noteGhost(p.pid, undefined, m.path.slice(0, -10), size, ghostLimit, ghostNeed, finding, 'mapped');
+        const st = statPath(`/proc/${p.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
+        if (st && st.nlink > 0) needLinkRemap(p.pid, undefined, m.path.slice(0, -10), 'mapped');
+        else ghostNeed = noteGhost(p.pid, undefined, m.path.slice(0, -10), st?.size ?? 0, ghostLimit, ghostNeed, finding, 'mapped');
       }
     }
 
@@ -328,7 +327,7 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
       }
       if (t.startsWith('/') && t.endsWith(' (deleted)') && !t.startsWith('/memfd:')) {
         const path = t.slice(0, -10);
-        const st = statFdSafe(p.pid, f.fd);
+        const st = statPath(`/proc/${p.pid}/fd/${f.fd}`);
         const key = st ? `${st.dev}:${st.ino}` : `${p.pid}:${f.fd}`;
         if (st && (st.mode & 0o170000) !== 0o100000) {
           finding(p.pid, 'deleted-file', `${path}: deleted, not a regular file`, f.fd);
@@ -336,7 +335,8 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
         }
         if (seenGhosts.has(key)) continue;
         seenGhosts.add(key);
-        ghostNeed = noteGhost(p.pid, f.fd, path, st?.size ?? 0, ghostLimit, ghostNeed, finding, 'open');
+        if (st && st.nlink > 0) needLinkRemap(p.pid, f.fd, path, 'open');
+        else ghostNeed = noteGhost(p.pid, f.fd, path, st?.size ?? 0, ghostLimit, ghostNeed, finding, 'open');
         continue;
       }
       if (t.startsWith('anon_inode:')) {
@@ -387,10 +387,10 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
   };
 }
 
-function statFdSafe(pid: number, fd: number): { size: number; dev: number; ino: number; mode: number } | undefined {
+function statPath(path: string): { size: number; dev: number; ino: number; mode: number; nlink: number } | undefined {
   try {
-    const st = statSync(`/proc/${pid}/fd/${fd}`);
-    return { size: st.size, dev: st.dev, ino: st.ino, mode: st.mode };
+    const st = statSync(path);
+    return { size: st.size, dev: st.dev, ino: st.ino, mode: st.mode, nlink: st.nlink };
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { preflight } from '../../src/preflight/preflight.js';
 import type { PreflightReport } from '../../src/preflight/types.js';
@@ -227,6 +227,21 @@ const CASES: Case[] = [
     dumpable: false,
     options: ['--ghost-limit', String(3 * 1024 * 1024)],
     cause: /deleted file .* larger than CRIU's ghost-file limit/,
+  },
+  {
+    name: 'a file open under a removed name that still has another link',
+    start: async (prog, dir) => {
+      const file = join(dir, 'first');
+      const pid = startDetached(prog, ['open', file]);
+      await waitFor(() => hasFd(pid, /first$/), 'file open');
+      linkSync(file, join(dir, 'second'));
+      unlinkSync(file);
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--link-remap'],
+    cause: /another link/,
+    findings: ['linked-file'],
   },
   {
     name: 'io_uring',

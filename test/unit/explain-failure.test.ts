@@ -85,6 +85,15 @@ test('big deleted file: --ghost-limit above its size', () => {
   assert.match(e?.cause ?? '', /\/tmp\/pf\/del2/);
 });
 
+test('open file under a removed name with another link: --link-remap', () => {
+  const e = explainFailure({
+    action: 'dump',
+    log: log("(00.041606) Error (criu/files-reg.c:1122): Can't create link remap for /tmp/pf/hl. Use link-remap option."),
+  });
+  assert.deepEqual(e?.options, ['--link-remap']);
+  assert.match(e?.cause ?? '', /\/tmp\/pf\/hl/);
+});
+
 test('io_uring: a blocker, no option', () => {
   const e = explainFailure({
     action: 'dump',
