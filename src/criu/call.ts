@@ -18,6 +18,9 @@ export async function callCriu(
   return criuCall(criu, req, { imagesDir: opts.imagesDir, hooks: opts.hooks, signal: opts.signal, errorCode: 'RPC' });
 }
 
+/** CRIU log lines that mean an image file is short, foreign or missing. */
+const BAD_IMAGE_LINE = /Read \d+ bytes while \d+ expected|magic doesn't match|Unexpected EOF|No \S+\.img image|Can't open image|Unable to open .*\.img|corrupted/i;
+
 /** A failed CRIU dump/restore as one CryoError: the plain cause, the fix and the log's path. */
 export function failureFromCriu(action: 'dump' | 'restore', e: unknown, logPath: string, details: Record<string, unknown>): CryoError {
   if (isCryoError(e) && (e.exitCode === 3 || e.code === 'USAGE')) return e;
@@ -36,8 +39,10 @@ export function failureFromCriu(action: 'dump' | 'restore', e: unknown, logPath:
   const running = details.running;
   const tail = action === 'dump' && running === true ? ' (the tree still runs)' : action === 'dump' && running === false ? ' (the tree is gone)' : '';
   const hint = [ex?.fix, log ? `log: ${logPath}` : undefined].filter(Boolean).join('; ') || 'run again with --debug for CRIU details';
-  return new CryoError(action === 'dump' ? 'DUMP_FAILED' : 'RESTORE_FAILED', `${action} failed: ${cause}${tail}`, {
-    hint,
+  // CRIU could not read the images: the checkpoint is damaged (exit 4), not the environment
+  const badImage = action === 'restore' && BAD_IMAGE_LINE.test(first ?? crErrmsg ?? '');
+  return new CryoError(badImage ? 'BAD_IMAGE' : action === 'dump' ? 'DUMP_FAILED' : 'RESTORE_FAILED', `${action} failed: ${cause}${tail}`, {
+    hint: badImage ? `the checkpoint is damaged; dump again${log ? `; log: ${logPath}` : ''}` : hint,
     cause: e,
     details: { ...d, ...details, logPath: log ? logPath : undefined, options: ex?.options },
   });

@@ -1,6 +1,7 @@
 // Restores a checkpoint detached. Trees dumped from cryo's PID namespace come back in a fresh
 // namespace (no pid can collide); bare trees get their original pids, so cryo first waits for
 // zombies that still hold them (pid 1 may reap late) and names a pid held by a live process.
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { callCriu, failureFromCriu, type CriuCallHooks } from './call.js';
@@ -49,6 +50,27 @@ export function assertCheckpoint(dir: string): void {
   }
 }
 
+/** Per-task image files CRIU needs; a missing one means the checkpoint is incomplete (exit 4). */
+export function assertTaskImages(dir: string): void {
+  const names = new Set(readdirSync(dir));
+  const missing: string[] = [];
+  if (!names.has('pstree.img')) missing.push('pstree.img');
+  else {
+    for (const e of readSimpleImage(join(dir, 'pstree.img'), 'pstree_entry')) {
+      const pid = Number(e.pid);
+      for (const t of [pid, ...((e.threads as number[] | undefined) ?? []).map(Number)]) if (!names.has(`core-${t}.img`)) missing.push(`core-${t}.img`);
+      // zombies have neither; a live task has both
+      if (names.has(`pagemap-${pid}.img`) !== names.has(`mm-${pid}.img`)) missing.push(names.has(`mm-${pid}.img`) ? `pagemap-${pid}.img` : `mm-${pid}.img`);
+    }
+  }
+  if (missing.length) {
+    throw new CryoError('BAD_IMAGE', `the checkpoint at ${dir} is incomplete: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''} missing`, {
+      hint: 'the checkpoint was damaged or only partly copied; dump again',
+      details: { missing },
+    });
+  }
+}
+
 /** Every pid and tid the checkpoint restores (pstree.img). */
 export function checkpointPids(dir: string): number[] {
   const out: number[] = [];
@@ -91,6 +113,7 @@ export async function restore(dir: string, opts: RestoreOptions = {}): Promise<R
   const t0 = performance.now();
   dir = resolve(dir);
   assertCheckpoint(dir);
+  assertTaskImages(dir);
   const meta = readMeta(dir);
   const criu = findCriu({ criu: opts.criu });
   // Options the dump needed are needed again: take them from cryo.json unless given.

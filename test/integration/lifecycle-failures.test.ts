@@ -1,7 +1,7 @@
 // Failures through the built CLI: one line + hint on stderr, nothing on stdout, no stack, the
 // documented exit code, and a tree that CRIU refused still runs.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { criuFor } from '../helpers/env.js';
@@ -95,4 +95,22 @@ test('an existing checkpoint is not overwritten without --force', async (t) => {
   assert.equal(forced.status, 0, forced.stderr);
   assert.equal(JSON.parse(forced.stdout).running, false);
   assert.ok(existsSync(join(ckpt, 'cryo.json')));
+});
+
+test('restore of a damaged checkpoint: exit 4 (a truncated image, a missing image)', async (t) => {
+  if (!criuFor(t)) return;
+  const trees = new Trees();
+  t.after(() => trees.cleanup());
+  const dir = trees.dir();
+  const { pid } = await trees.start('sleep', ['1000']);
+  const ckpt = join(dir, 'ckpt');
+  const d = await cli(['dump', String(pid), '-D', ckpt]);
+  assert.equal(d.status, 0, d.stderr);
+  cpSync(ckpt, join(dir, 'missing'), { recursive: true });
+  const core = readdirSync(ckpt).find((n) => /^core-\d+\.img$/.test(n))!;
+  truncateSync(join(ckpt, core), 10);
+  assertCleanFailure(await cli(['restore', '-D', ckpt]), 4, /^cryo: error: restore failed: CRIU: .*core-\d+\.img/);
+  const mm = readdirSync(join(dir, 'missing')).find((n) => /^mm-\d+\.img$/.test(n))!;
+  rmSync(join(dir, 'missing', mm));
+  assertCleanFailure(await cli(['restore', '-D', join(dir, 'missing')]), 4, new RegExp(`incomplete: ${mm} missing$`));
 });
