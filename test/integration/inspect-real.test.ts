@@ -229,3 +229,51 @@ describe('inspection of real dumps', () => {
     }
   });
 });
+
+describe('a tree with a zombie', () => {
+  let dir: string | undefined;
+  let root: number | undefined;
+  after(() => {
+    if (root !== undefined) killTree(root);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('views, inspect, search and diff leave the zombie (which has no memory images) out', async (t) => {
+    const criu = criuFor(t);
+    if (!criu) return;
+    dir = tempDir('cryo-inspect-zombie-');
+    // the subshell exits at once; `exec sleep` never reaps it
+    const child = spawn('bash', ['-c', 'for i in $(seq 3 255); do eval "exec $i>&-" 2>/dev/null; done; true & exec sleep 1000'], { detached: true, stdio: 'ignore' });
+    child.unref();
+    root = child.pid!;
+    const zombie = await waitFor(() => {
+      const kids = readFileSync(`/proc/${root}/task/${root}/children`, 'utf8').trim();
+      if (!kids) return undefined;
+      const pid = Number(kids.split(/\s+/)[0]);
+      return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z') ? pid : undefined;
+    }, 'a zombie child');
+    const images = join(dir, 'd');
+    mkdirSync(images);
+    const r = spawnSync(criu.path, ['dump', '-t', String(root), '-D', images, '--leave-running', '-o', 'dump.log'], { stdio: 'ignore' });
+    assert.equal(r.status, 0, 'criu dump');
+    const ps = await cli(['x', images, 'ps']);
+    assert.equal(ps.status, 0, ps.stderr);
+    assert.match(ps.stdout, new RegExp(`^\\s+${zombie}\\s`, 'm'));
+    for (const view of ['fds', 'mems', 'rss']) {
+      const v = await cli(['x', images, view]);
+      assert.equal(v.status, 0, v.stderr);
+      assert.doesNotMatch(v.stdout, new RegExp(`^${zombie}$`, 'm'));
+      assert.match(v.stdout, new RegExp(`^${root}$`, 'm'));
+    }
+    const ins = await cli(['inspect', images, '--json']);
+    assert.equal(ins.status, 0, ins.stderr);
+    const z = JSON.parse(ins.stdout).processes.find((p: { pid: number }) => p.pid === zombie);
+    assert.equal(z.state, 'zombie');
+    assert.deepEqual(z.mappings, []);
+    const s = await cli(['mem', images, '--search', 'sleep']);
+    assert.equal(s.status, 0, s.stderr);
+    const d = await cli(['diff', images, images]);
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stdout, /no differences/);
+  });
+});
