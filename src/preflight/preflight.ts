@@ -1,7 +1,7 @@
 // Predicts, from the live tree alone, whether a CRIU 4.2 dump succeeds and which options it needs.
 // Each rule below was held against a real CRIU 4.2.1 dump on this project's kernel (see
 // test/integration/preflight-*.test.ts); rules marked "finding" only inform.
-import { statSync } from 'node:fs';
+import { readlinkSync, statSync } from 'node:fs';
 import { CryoError, isCryoError } from '../errors.js';
 import { resolveDumpTarget } from '../criu/pidns.js';
 import { KcmpType, kcmp } from '../kernel/kcmp.js';
@@ -243,6 +243,8 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
     if (p.tracerPid !== 0) {
       blocker(p.pid, 'traced', `traced by pid ${p.tracerPid} (${treePids.has(p.tracerPid) ? 'inside' : 'outside'} the tree): CRIU cannot seize a traced task; detach the tracer first`);
     }
+    const cwd = readLink(`/proc/${p.pid}/cwd`);
+    if (cwd?.endsWith(' (deleted)')) finding(p.pid, 'deleted-cwd', `works in a deleted directory (${cwd.slice(0, -10)}); CRIU recreates it for the restore`);
     if (p.state === 'Z') finding(p.pid, 'zombie', 'a zombie (ended, not reaped); CRIU saves it as such');
     if (p.state === 'T' || p.state === 't') finding(p.pid, 'stopped', 'stopped; CRIU restores it stopped');
     if (p !== root) {
@@ -385,6 +387,14 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
     findings,
     processes,
   };
+}
+
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function statPath(path: string): { size: number; dev: number; ino: number; mode: number; nlink: number } | undefined {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { preflight } from '../../src/preflight/preflight.js';
 import type { PreflightReport } from '../../src/preflight/types.js';
@@ -242,6 +242,37 @@ const CASES: Case[] = [
     options: ['--link-remap'],
     cause: /another link/,
     findings: ['linked-file'],
+  },
+  {
+    name: 'a deleted executable over the ghost limit (a rebuilt binary)',
+    start: async (prog, dir) => {
+      // an ELF runs with bytes appended: a 3 MiB program file, deleted once running
+      const exe = join(dir, 'big-program');
+      writeFileSync(exe, Buffer.concat([readFileSync(prog), Buffer.alloc(3 * 1024 * 1024)]), { mode: 0o755 });
+      const pid = startDetached(exe, ['loop']);
+      await waitFor(() => fdTargets(pid).length === 3, 'started');
+      unlinkSync(exe);
+      return { pid, kill: [pid] };
+    },
+    dumpable: false,
+    options: ['--ghost-limit', String(4 * 1024 * 1024)],
+    cause: /deleted file .*big-program.* larger than CRIU's ghost-file limit/,
+  },
+  {
+    name: 'a process working in a deleted directory',
+    start: async (prog, dir) => {
+      const cwd = join(dir, 'gone-dir');
+      mkdirSync(cwd);
+      const child = spawn(prog, ['loop'], { detached: true, stdio: 'ignore', cwd });
+      child.unref();
+      const pid = child.pid!;
+      await waitFor(() => fdTargets(pid).length === 3, 'started');
+      rmdirSync(cwd);
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['deleted-cwd'],
   },
   {
     name: 'io_uring',
