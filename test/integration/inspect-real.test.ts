@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { criuFor, critFor } from '../helpers/env.js';
+import { criuFor, critFor, requireOrSkip } from '../helpers/env.js';
 import { cli, compileFixture, killTree, lines, tempDir, waitFor } from '../helpers/trees.js';
 
 interface Planted { pid: number; childPid: number; needle: string; needleAddr: number; region: number; port: number; out: string }
@@ -62,11 +62,8 @@ describe('inspection of real dumps', () => {
     if (!criu) return false;
     criuPath = criu.path;
     const bin = compileFixture('inspect-plant.c', work);
-    if (!bin) {
-      t.skip('gcc is missing');
-      return false;
-    }
-    planted = await startPlant(bin);
+    if (!requireOrSkip(t, bin !== undefined, 'gcc is missing (the test program is C)')) return false;
+    planted = await startPlant(bin!);
     criuDump(planted.pid, d1);
     process.kill(planted.pid, 'SIGUSR1');
     await waitFor(() => lines(planted!.out).includes('changed 1'), 'the program to change its pages');
