@@ -38,7 +38,7 @@ const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH
 const RULES: Rule[] = [
   {
     // --tcp-established without a working iptables: the default network-lock backend is missing.
-    re: /Iptables configuration failed/,
+    re: /Iptables configuration failed|Locking network failed: iptables-restore/,
     explain: () => ({
       cause: "CRIU could not lock the TCP connections: its default network-lock backend (iptables) is missing",
       fix: 'use the nftables backend: --network-lock nftables',

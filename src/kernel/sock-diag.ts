@@ -1,7 +1,8 @@
 // Socket states and peers from the kernel: NETLINK_SOCK_DIAG dumps (unix: type, state, name, peer inode;
 // inet: TCP/UDP state and addresses), with /proc/<pid>/net/* as the fallback (no unix peers there).
-// Netlink answers for the caller's network namespace only; read /proc/<pid>/net/* for another one.
-import { readFileSync } from 'node:fs';
+// Netlink answers for the namespace its socket was created in: for another network namespace the
+// socket is created there (setns on this thread and back, root only), else /proc/<pid>/net/* is read.
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { koffi, libc } from './libc.js';
 
 const AF_UNIX = 1;
@@ -63,6 +64,7 @@ interface Fns {
   send: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint;
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint;
   close: (fd: number) => number;
+  setns: (fd: number, nstype: number) => number;
 }
 let fns: Fns | undefined;
 
@@ -74,45 +76,76 @@ function bind(): Fns {
     send: lib.func('send', 'long', ['int', 'void *', 'size_t', 'int']) as Fns['send'],
     recv: lib.func('recv', 'long', ['int', 'void *', 'size_t', 'int']) as Fns['recv'],
     close: lib.func('close', 'int', ['int']) as Fns['close'],
+    setns: lib.func('setns', 'int', ['int', 'int']) as Fns['setns'],
   };
   return fns;
 }
 
-/** One NETLINK_SOCK_DIAG dump: sends `body` and calls `onMessage` with each answer's payload. */
-function diagDump(body: Buffer, onMessage: (payload: Buffer) => void): void {
+const CLONE_NEWNET = 0x40000000;
+
+/** A NETLINK_SOCK_DIAG socket in this thread's network namespace, or in the one of `netnsPid`. */
+function openDiagSocket(netnsPid?: number): number {
   const f = bind();
-  const fd = f.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd < 0) throw new Error(`socket(AF_NETLINK): errno ${koffi.errno()}`);
+  if (netnsPid === undefined) {
+    const fd = f.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) throw new Error(`socket(AF_NETLINK): errno ${koffi.errno()}`);
+    return fd;
+  }
+  const own = openSync('/proc/thread-self/ns/net', 'r');
+  const target = openSync(`/proc/${netnsPid}/ns/net`, 'r');
   try {
-    const req = Buffer.alloc(16 + body.length);
-    req.writeUInt32LE(req.length, 0);
-    req.writeUInt16LE(SOCK_DIAG_BY_FAMILY, 4);
-    req.writeUInt16LE(NLM_F_REQUEST | NLM_F_DUMP, 6);
-    req.writeUInt32LE(1, 8);
-    body.copy(req, 16);
-    if (Number(f.send(fd, req, req.length, 0)) < 0) throw new Error(`netlink send: errno ${koffi.errno()}`);
-    const buf = Buffer.alloc(64 * 1024);
-    for (;;) {
-      const n = Number(f.recv(fd, buf, buf.length, 0));
-      if (n < 0) throw new Error(`netlink recv: errno ${koffi.errno()}`);
-      if (n === 0) return;
-      let off = 0;
-      while (off + 16 <= n) {
-        const len = buf.readUInt32LE(off);
-        const type = buf.readUInt16LE(off + 4);
-        if (len < 16) return;
-        if (type === NLMSG_DONE) return;
-        if (type === NLMSG_ERROR) {
-          const err = buf.readInt32LE(off + 16);
-          if (err !== 0) throw new Error(`netlink sock_diag: errno ${-err}`);
-          return;
-        }
-        onMessage(Buffer.from(buf.subarray(off + 16, off + len)));
-        off += (len + 3) & ~3;
-      }
-    }
+    if (f.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns(net of ${netnsPid}): errno ${koffi.errno()}`);
+    const fd = f.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    const err = koffi.errno();
+    // back home before anything else runs on this thread
+    if (f.setns(own, CLONE_NEWNET) !== 0) throw new Error(`setns back: errno ${koffi.errno()}`);
+    if (fd < 0) throw new Error(`socket(AF_NETLINK): errno ${err}`);
+    return fd;
   } finally {
-    f.close(fd);
+    closeSync(own);
+    closeSync(target);
+  }
+}
+
+/** One NETLINK_SOCK_DIAG dump on `fd`: sends `body` and calls `onMessage` with each answer's payload. */
+function diagDump(fd: number, body: Buffer, onMessage: (payload: Buffer) => void): void {
+  const f = bind();
+  const req = Buffer.alloc(16 + body.length);
+  req.writeUInt32LE(req.length, 0);
+  req.writeUInt16LE(SOCK_DIAG_BY_FAMILY, 4);
+  req.writeUInt16LE(NLM_F_REQUEST | NLM_F_DUMP, 6);
+  req.writeUInt32LE(1, 8);
+  body.copy(req, 16);
+  if (Number(f.send(fd, req, req.length, 0)) < 0) throw new Error(`netlink send: errno ${koffi.errno()}`);
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    const n = Number(f.recv(fd, buf, buf.length, 0));
+    if (n < 0) throw new Error(`netlink recv: errno ${koffi.errno()}`);
+    if (n === 0) return;
+    let off = 0;
+    while (off + 16 <= n) {
+      const len = buf.readUInt32LE(off);
+      const type = buf.readUInt16LE(off + 4);
+      if (len < 16) return;
+      if (type === NLMSG_DONE) return;
+      if (type === NLMSG_ERROR) {
+        const err = buf.readInt32LE(off + 16);
+        if (err !== 0) throw new Error(`netlink sock_diag: errno ${-err}`);
+        return;
+      }
+      onMessage(Buffer.from(buf.subarray(off + 16, off + len)));
+      off += (len + 3) & ~3;
+    }
+  }
+}
+
+/** Runs `use` with a sock_diag socket (of `netnsPid`'s network namespace when given), closing it after. */
+function withDiagSocket<T>(netnsPid: number | undefined, use: (fd: number) => T): T {
+  const fd = openDiagSocket(netnsPid);
+  try {
+    return use(fd);
+  } finally {
+    bind().close(fd);
   }
 }
 
@@ -134,14 +167,18 @@ function decodeUnixName(data: Buffer): string {
   return data.subarray(0, end < 0 ? data.length : end).toString('latin1');
 }
 
-/** All unix sockets of the caller's network namespace, with names and peers. */
-export function diagUnix(): Map<number, UnixSocket> {
+/** All unix sockets of the caller's network namespace (or `netnsPid`'s), with names and peers. */
+export function diagUnix(netnsPid?: number): Map<number, UnixSocket> {
+  return withDiagSocket(netnsPid, diagUnixOn);
+}
+
+function diagUnixOn(fd: number): Map<number, UnixSocket> {
   const req = Buffer.alloc(24);
   req.writeUInt8(AF_UNIX, 0);
   req.writeUInt32LE(0xffffffff, 4); // all states
   req.writeUInt32LE(UDIAG_SHOW_NAME | UDIAG_SHOW_PEER, 12);
   const out = new Map<number, UnixSocket>();
-  diagDump(req, (p) => {
+  diagDump(fd, req, (p) => {
     const s: UnixSocket = { type: p.readUInt8(1), state: p.readUInt8(2), ino: p.readUInt32LE(4), name: '', peer: 0 };
     readAttrs(p, 16, (type, data) => {
       if (type === UNIX_DIAG_NAME) s.name = decodeUnixName(data);
@@ -159,8 +196,12 @@ function formatAddr(family: number, addr: Buffer, port: number): string {
   return `[${groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${port}`;
 }
 
-/** TCP and UDP sockets (v4 and v6) of the caller's network namespace. */
-export function diagInet(): Map<number, InetSocket> {
+/** TCP and UDP sockets (v4 and v6) of the caller's network namespace (or `netnsPid`'s). */
+export function diagInet(netnsPid?: number): Map<number, InetSocket> {
+  return withDiagSocket(netnsPid, diagInetOn);
+}
+
+function diagInetOn(fd: number): Map<number, InetSocket> {
   const out = new Map<number, InetSocket>();
   for (const family of [AF_INET, AF_INET6]) {
     for (const protocol of [IPPROTO_TCP, IPPROTO_UDP]) {
@@ -168,7 +209,7 @@ export function diagInet(): Map<number, InetSocket> {
       req.writeUInt8(family, 0);
       req.writeUInt8(protocol, 1);
       req.writeUInt32LE(0xffffffff, 4);
-      diagDump(req, (p) => {
+      diagDump(fd, req, (p) => {
         const state = p.readUInt8(1);
         const sport = p.readUInt16BE(4);
         const dport = p.readUInt16BE(6);
@@ -244,11 +285,14 @@ export function readProcSockets(pid: number | 'self'): SocketTable {
   return { unix, inet, source: 'proc' };
 }
 
-/** Every socket of the caller's network namespace: netlink first, /proc/self/net/* if netlink fails. */
-export function readSocketTable(): SocketTable {
+/**
+ * Every socket of the caller's network namespace, or of `netnsPid`'s: netlink first (peers included),
+ * /proc/<pid>/net/* when netlink fails (entering another namespace needs root).
+ */
+export function readSocketTable(netnsPid?: number): SocketTable {
   try {
-    return { unix: diagUnix(), inet: diagInet(), source: 'netlink' };
+    return withDiagSocket(netnsPid, (fd) => ({ unix: diagUnixOn(fd), inet: diagInetOn(fd), source: 'netlink' as const }));
   } catch {
-    return readProcSockets('self');
+    return readProcSockets(netnsPid ?? 'self');
   }
 }

@@ -18,7 +18,7 @@ import {
   readStatus,
   type NamespaceKind,
 } from '../kernel/proc.js';
-import { type InetSocket, type SocketTable, type UnixSocket, readProcSockets, readSocketTable } from '../kernel/sock-diag.js';
+import { type InetSocket, type SocketTable, type UnixSocket, readSocketTable } from '../kernel/sock-diag.js';
 import {
   DEFAULT_GHOST_LIMIT,
   type PreflightIssue,
@@ -205,7 +205,7 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
     const key = p.ns.net ?? 'self';
     let t = tables.get(key);
     if (!t) {
-      t = key === selfNs.net || key === 'self' ? readSocketTable() : readProcSockets(p.pid);
+      t = key === selfNs.net || key === 'self' ? readSocketTable() : readSocketTable(p.pid);
       tables.set(key, t);
     }
     return t;

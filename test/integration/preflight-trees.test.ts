@@ -440,6 +440,21 @@ const CASES: Case[] = [
     options: [],
     findings: ['zombie', 'stopped'],
   },
+  {
+    name: 'its own network namespace with a unix socket to a server outside',
+    start: async (prog, dir) => {
+      const path = join(dir, 'server.sock');
+      const server = startDetached(prog, ['unix-server', path]);
+      await waitFor(() => existsSync(path), 'unix server');
+      const pid = startDetached('unshare', ['--net', prog, 'unix-client', path]);
+      await waitFor(() => hasFd(pid, /^socket:/), 'unix client connected');
+      return { pid, kill: [pid, server] };
+    },
+    dumpable: false,
+    // the peer is found with sock_diag inside the tree's network namespace
+    options: (o) => o.length === 2 && o[0] === '--external' && /^unix\[\d+\]$/.test(o[1]),
+    cause: /unix stream socket of the tree/,
+  },
 ];
 
 /** `cryo dump PID -R` into a fresh dir under `base`; returns the CLI result. */

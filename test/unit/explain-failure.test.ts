@@ -33,6 +33,16 @@ test('--tcp-established without iptables: switch the network-lock backend', () =
   });
   assert.deepEqual(e?.options, ['--network-lock', 'nftables']);
   assert.match(e?.cause ?? '', /iptables/);
+  // a tree with its own network namespace locks the whole namespace: the same missing backend
+  const ns = explainFailure({
+    action: 'dump',
+    log: log(
+      'Error (criu/util.c:642): execvp("iptables-restore", ...) failed: No such file or directory',
+      '(00.040923) Error (criu/util.c:657): exited, status=1',
+      '(00.041494) Error (criu/net.c:3436): net: Locking network failed: iptables-restore returned -1. This may be connected to disabled CONFIG_NETFILTER_XT_MARK kernel build config option.',
+    ),
+  });
+  assert.deepEqual(ns?.options, ['--network-lock', 'nftables']);
 });
 
 test('unix stream socket to an outside server: --external unix[ino of the tree socket], not CRIU hint', () => {
