@@ -110,6 +110,11 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   const bash = which('bash', { PATH: '/usr/bin:/bin:/usr/local/bin' });
   if (!bash) throw new CryoError('ENVIRONMENT', 'bash is missing', { hint: 'cryo run needs bash to start trees; install it' });
   const pidns = opts.pidns ?? true;
+  if (pidns && typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new CryoError('NOT_ROOT', 'cryo run needs root to start the tree in its own PID namespace', {
+      hint: 'run it as root (checkpointing needs root anyway), or pass --no-pidns',
+    });
+  }
   const unshare = pidns ? which('unshare', { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' }) : undefined;
   if (pidns && !unshare) {
     throw new CryoError('ENVIRONMENT', 'unshare (util-linux) is missing: cannot start the tree in its own PID namespace', {
