@@ -2,7 +2,7 @@
 // anonymous shared mappings, from the shared object's pagemap-shmem image.
 import { CryoError } from '../errors.js';
 import { ImageDir, type Entry } from './images.js';
-import { MemoryImage, PageFiles, readPieces, VMA_ANON_SHARED, type MemoryRange, type Piece } from './memory.js';
+import { MemoryImage, PageFiles, readPieces, VMA_ANON_SHARED, VMA_AREA_MEMFD, type MemoryRange, type Piece } from './memory.js';
 
 export interface Vma {
   start: number;
@@ -27,6 +27,13 @@ export class AddressSpace {
     this.own = MemoryImage.ofProcess(img, pid);
   }
 
+  private readonly sharedCache = new Map<number, string | undefined>();
+
+  private sharedOf(i: number): string | undefined {
+    if (!this.sharedCache.has(i)) this.sharedCache.set(i, this.sharedObject(this.vmas[i]!));
+    return this.sharedCache.get(i);
+  }
+
   /** The VMA containing addr, or undefined. */
   vmaAt(addr: number): Vma | undefined {
     return this.vmas[this.vmaIndexAt(addr)];
@@ -45,14 +52,30 @@ export class AddressSpace {
     return v && v.start <= addr ? lo : -1;
   }
 
-  private shmemImage(shmid: bigint): MemoryImage {
-    const key = String(shmid);
-    let m = this.shmem.get(key);
+  private shmemImage(shmid: string): MemoryImage {
+    let m = this.shmem.get(shmid);
     if (!m) {
-      m = new MemoryImage(this.img, `pagemap-shmem-${key}.img`);
-      this.shmem.set(key, m);
+      m = new MemoryImage(this.img, `pagemap-shmem-${shmid}.img`);
+      this.shmem.set(shmid, m);
     }
     return m;
+  }
+
+  /**
+   * The shared memory object behind a VMA, or undefined for private memory. Anonymous shared
+   * mappings name it directly (shmid); memfd mappings (also how kernels 6.x show MAP_SHARED|
+   * MAP_ANONYMOUS) through their file -> memfd inode -> shmid.
+   */
+  sharedObject(v: Vma): string | undefined {
+    const st = Number(v.entry.status);
+    if (st & VMA_ANON_SHARED) return String(v.entry.shmid);
+    if (st & VMA_AREA_MEMFD) {
+      const file = this.img.optional('files.img')?.find((f) => Number(f.id) === Number(v.entry.shmid));
+      const inodeId = file?.memfd?.inode_id;
+      const inode = this.img.optional('memfd.img')?.find((m) => Number(m.inode_id) === Number(inodeId));
+      return inode?.shmid !== undefined ? String(inode.shmid) : undefined;
+    }
+    return undefined;
   }
 
   /** Pieces covering [start, end), following VMAs (shared ones through their shmem image). */
@@ -62,17 +85,18 @@ export class AddressSpace {
     while (at < end) {
       const vi = this.vmaIndexAt(at);
       const v = this.vmas[vi];
-      if (v && Number(v.entry.status) & VMA_ANON_SHARED) {
+      const shared = v ? this.sharedOf(vi) : undefined;
+      if (v && shared !== undefined) {
         const stop = Math.min(end, v.end);
         const base = v.start - Number(v.entry.pgoff ?? 0);
-        for (const p of this.shmemImage(BigInt(v.entry.shmid)).pieces(at - base, stop - base)) out.push({ ...p, vaddr: p.vaddr + base });
+        for (const p of this.shmemImage(shared).pieces(at - base, stop - base)) out.push({ ...p, vaddr: p.vaddr + base });
         at = stop;
         continue;
       }
       // up to the next shared VMA (or the end), from the process's own pagemap
       let stop = end;
       for (let i = v ? vi + 1 : this.nextVmaIndex(at); i < this.vmas.length && this.vmas[i]!.start < end; i++) {
-        if (Number(this.vmas[i]!.entry.status) & VMA_ANON_SHARED) {
+        if (this.sharedOf(i) !== undefined) {
           stop = Math.max(at, this.vmas[i]!.start);
           break;
         }

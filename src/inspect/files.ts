@@ -98,9 +98,18 @@ function ipAddr(words: unknown, family: number): string {
 export class FileTable {
   private readonly byId = new Map<number, Entry>();
   private readonly cache = new Map<string, FileInfo>();
+  private memfdInodes: Map<number, Entry> | undefined;
 
-  constructor(img: ImageDir) {
+  constructor(private readonly img: ImageDir) {
     for (const f of img.optional('files.img') ?? []) this.byId.set(Number(f.id), f);
+  }
+
+  /** The name of the memfd behind file `id` (memfd.img), if it is one. */
+  memfdName(id: number): string | undefined {
+    const f = this.byId.get(id);
+    if (!f?.memfd) return undefined;
+    this.memfdInodes ??= new Map((this.img.optional('memfd.img') ?? []).map((m) => [Number(m.inode_id), m]));
+    return this.memfdInodes.get(Number(f.memfd.inode_id))?.name;
   }
 
   entry(id: number): Entry | undefined {
@@ -162,6 +171,10 @@ export class FileTable {
         return { id, type, socket: { family: 'packet', ino: sub ? Number(sub.ino ?? 0) : undefined }, text: `PACKETSK.${id}` };
       case 'NETLINKSK':
         return { id, type, socket: { family: 'netlink', ino: sub ? Number(sub.ino ?? 0) : undefined, protocol: sub ? String(sub.protocol) : undefined }, text: `NETLINKSK.${id}` };
+      case 'MEMFD': {
+        const name = this.memfdName(id);
+        return { id, type, path: name === undefined ? undefined : `memfd:${name}`, text: `MEMFD.${id}` };
+      }
       default:
         return { id, type, path: sub?.name, text: `${type}.${id}` };
     }

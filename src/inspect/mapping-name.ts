@@ -3,7 +3,7 @@ import type { FileTable } from './files.js';
 import type { Entry } from './images.js';
 import {
   VMA_ANON_SHARED, VMA_AREA_SOCKET, VMA_AREA_STACK, VMA_AREA_SYSVIPC, VMA_AREA_VDSO, VMA_AREA_VSYSCALL, VMA_AREA_VVAR,
-  VMA_FILE_PRIVATE, VMA_FILE_SHARED,
+  VMA_AREA_MEMFD, VMA_FILE_PRIVATE, VMA_FILE_SHARED,
 } from './memory.js';
 
 export function mappingName(v: Entry, mm: Entry | undefined, files: FileTable): string {
@@ -11,6 +11,11 @@ export function mappingName(v: Entry, mm: Entry | undefined, files: FileTable): 
   if (st & VMA_AREA_SYSVIPC) return `[sysvipc shm ${v.shmid}]`;
   if (st & VMA_ANON_SHARED) return `[shared memory ${v.shmid}]`;
   if (st & VMA_AREA_SOCKET) return '[packet ring]';
+  if (st & VMA_AREA_MEMFD) {
+    const name = files.memfdName(Number(v.shmid));
+    // kernels 6.x back MAP_SHARED|MAP_ANONYMOUS with an internal memfd named /dev/zero
+    return name === undefined || name === '/dev/zero' ? '[shared memory]' : `memfd:${name}`;
+  }
   if (st & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) return files.info('REG', Number(v.shmid)).text;
   if (st & VMA_AREA_VDSO) return '[vdso]';
   if (st & VMA_AREA_VVAR) return '[vvar]';

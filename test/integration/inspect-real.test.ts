@@ -8,7 +8,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { criuFor, critFor, requireOrSkip } from '../helpers/env.js';
 import { cli, compileFixture, killTree, lines, tempDir, waitFor } from '../helpers/trees.js';
 
-interface Planted { pid: number; childPid: number; needle: string; needleAddr: number; region: number; port: number; out: string }
+interface Planted { pid: number; childPid: number; needle: string; needleAddr: number; region: number; shared: number; port: number; out: string }
 
 const NEEDLE = 'CRYO-PLANTED-7f3a9c-NEEDLE';
 let work: string;
@@ -36,7 +36,7 @@ async function startPlant(bin: string): Promise<Planted> {
   await waitFor(() => lines(out).includes('ready'), 'the test program to start');
   const kv = Object.fromEntries(lines(out).map((l) => l.split(' ')));
   const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
-  return { pid, childPid: kids[0]!, needle: NEEDLE, needleAddr: Number.parseInt(kv.needle, 16), region: Number.parseInt(kv.region, 16), port: Number(kv.port), out };
+  return { pid, childPid: kids[0]!, needle: NEEDLE, needleAddr: Number.parseInt(kv.needle, 16), region: Number.parseInt(kv.region, 16), shared: Number.parseInt(kv.shared, 16), port: Number(kv.port), out };
 }
 
 function normalize(s: string): string {
@@ -109,6 +109,19 @@ describe('inspection of real dumps', () => {
     const re = await cli(['mem', d1, '--pid', String(p.pid), '--regex', 'CRYO-PLANTED-[0-9a-f]{6}-NEEDLE', '--json']);
     assert.equal(re.status, 0, re.stderr);
     assert.ok(JSON.parse(re.stdout).matches.some((x: { address: string }) => Number.parseInt(x.address, 16) === p.needleAddr));
+  });
+
+  it('cryo mem --search finds a string in shared anonymous memory, in both processes', async (t) => {
+    if (!(await setup(t))) return;
+    const p = planted!;
+    const r = await cli(['mem', d1, '--search', `SHARED-${NEEDLE}`, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const hits = JSON.parse(r.stdout).matches.map((m: { pid: number; address: string; mapping: { name: string } }) => [m.pid, Number.parseInt(m.address, 16), m.mapping.name]);
+    assert.deepEqual(hits, [[p.pid, p.shared, '[shared memory]'], [p.childPid, p.shared, '[shared memory]']]);
+    const out = join(work, 'shared.bin');
+    const d = await cli(['mem', d1, '--pid', String(p.childPid), '--dump', `${p.shared.toString(16)}+${NEEDLE.length + 9}`, '-o', out]);
+    assert.equal(d.status, 0, d.stderr);
+    assert.equal(readFileSync(out, 'latin1'), `SHARED-${NEEDLE}ss`);
   });
 
   it('cryo mem --search exits 1 when nothing matches', async (t) => {
