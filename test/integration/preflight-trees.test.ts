@@ -87,6 +87,18 @@ const CASES: Case[] = [
     options: [],
   },
   {
+    name: 'a listening TCP socket (a server with no clients)',
+    start: async (prog, dir) => {
+      const portFile = join(dir, 'port');
+      const pid = startDetached(prog, ['tcp-server', portFile]);
+      await waitFor(() => fileText(portFile), 'listening');
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['tcp-listen'],
+  },
+  {
     name: 'a TCP connection to a server outside the tree',
     start: async (prog, dir) => {
       const portFile = join(dir, 'port');
