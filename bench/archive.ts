@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       mkdirSync(bareDir);
       const p1 = await startHolder(work, `bare${trial}`);
       pids.push(p1);
+      spawnSync('sync'); // no writeback of the previous trial's files during this dump
       const [d1, bareDumpMs] = await time(async () => spawnSync(criu.path, ['dump', '-t', String(p1), '-D', bareDir, '-o', 'dump.log'], { stdio: 'ignore' }));
       if (d1.status !== 0) throw new Error(`bare criu dump failed, see ${bareDir}/dump.log`);
       const bareStats = await readDumpStats(join(bareDir, 'stats-dump'));
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
       rmSync(archive, { force: true });
       const p2 = await startHolder(work, `cryo${trial}`);
       pids.push(p2);
+      spawnSync('sync');
       const [d2, cryoDumpMs] = await time(() => dumpToArchive(p2, archive, { progress: false }));
       await waitGone(p2);
       const [r2, cryoRestoreMs] = await time(() => restoreFromArchive(archive, { progress: false }));

@@ -12,7 +12,7 @@ import {
   MAX_RECORD_HEADER, TAG_END, TAG_FILE,
 } from './format.js';
 import { createProgress } from './progress.js';
-import { ChunkReader } from './reader.js';
+import { ChunkReader, readAhead } from './reader.js';
 import { zstdDecompress } from './zstd.js';
 
 /** Input: a path ('-' = stdin) or a readable stream. */
@@ -103,7 +103,7 @@ type FileSinkFactory = (name: string, size: number) => Promise<{ write(b: Buffer
 async function walkArchive(input: ArchiveInput, sink: FileSinkFactory | undefined, opts: ReadArchiveOptions): Promise<ArchiveReport> {
   const reader = ChunkReader.of(source(input));
   const { manifest, sha } = await readHead(reader);
-  const body = ChunkReader.of(zstdDecompress(reader.rest()), 'archive data');
+  const body = ChunkReader.of(readAhead(zstdDecompress(readAhead(reader.rest()))), 'archive data');
   const progress = createProgress(sink ? 'extract' : 'verify', manifest.totalBytes, opts.progress);
   let raw = 0;
   try {

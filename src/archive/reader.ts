@@ -82,3 +82,30 @@ function truncated(what: string, at: number): CryoError {
     details: { offset: at },
   });
 }
+
+/**
+ * Pulls up to `depth` items ahead of the consumer, so that a producer running on another thread
+ * (libzstd through koffi, file reads) works while the consumer hashes or writes.
+ */
+export async function* readAhead<T>(src: AsyncIterable<T>, depth = 4): AsyncGenerator<T> {
+  const it = src[Symbol.asyncIterator]();
+  const queue: Array<Promise<IteratorResult<T>>> = [];
+  let finished = false;
+  try {
+    for (;;) {
+      while (!finished && queue.length < depth) {
+        const p = it.next();
+        p.catch(() => {}); // observed when its turn comes
+        queue.push(p);
+      }
+      const r = await queue.shift()!;
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      yield r.value;
+    }
+  } finally {
+    if (!finished) await it.return?.(undefined);
+  }
+}

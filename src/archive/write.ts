@@ -11,6 +11,7 @@ import {
   type ArchiveFile, type ArchiveManifest, type ArchiveProcess, encodeHeader, encodeRecord, FORMAT_VERSION, TAG_END, TAG_FILE,
 } from './format.js';
 import { createProgress, type Progress } from './progress.js';
+import { readAhead } from './reader.js';
 import { zstdCompress, type ZstdOptions } from './zstd.js';
 import { cryoVersion, readPstree } from './tree.js';
 
@@ -215,7 +216,7 @@ export async function writeArchive(dir: string, out: ArchiveOutput, meta: Archiv
     const head = Buffer.concat([encodeHeader(manifestJson), manifestJson]);
     await sink.write(head);
     bytes += head.length;
-    for await (const chunk of zstdCompress(body(dir, manifest, manifestSha, progress, opts.signal), opts)) {
+    for await (const chunk of readAhead(zstdCompress(readAhead(body(dir, manifest, manifestSha, progress, opts.signal)), opts))) {
       if (opts.signal?.aborted) throw interrupted();
       await sink.write(chunk);
       bytes += chunk.length;
