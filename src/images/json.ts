@@ -46,6 +46,18 @@ const DICT_MAPS: Record<string, Record<string, Record<number, string>>> = {
 const hex = (v: number | bigint): string => (v < 0 ? `-0x${(-BigInt(v)).toString(16)}` : `0x${v.toString(16)}`);
 
 function mapFlags(value: number | bigint, map: [string, number][]): string {
+  if (typeof value === 'number' && value >= 0 && value <= 0xffffffff) {
+    let n = value;
+    let names = '';
+    let all = 0;
+    for (const [name, bit] of map) {
+      if ((n & bit) !== 0) names = names ? `${names} | ${name}` : name;
+      all |= bit;
+    }
+    n = (n & ~all) >>> 0;
+    if (n) names = names ? `${names} | 0x${n.toString(16)}` : `0x${n.toString(16)}`;
+    return names;
+  }
   let v = BigInt(value);
   const names: string[] = [];
   let all = 0n;
@@ -312,28 +324,64 @@ export function payloadSize(magic: string, e: Entry): number {
   return x instanceof Uint8Array ? x.length : 0;
 }
 
-function imageToJ(img: Image, pretty: boolean): { [k: string]: J } {
-  if (img.magic === 'RAW') {
-    throw new CryoError('BAD_IMAGE', 'a raw image (pages-*.img and the like) has no entries to render as JSON', {
-      hint: 'raw images hold memory pages or tool output; inspect them with other tools',
-    });
-  }
-  const info = MAGICS.get(img.magic);
-  if (!info) throw new CryoError('BAD_IMAGE', `unknown magic name ${JSON.stringify(img.magic)}`);
-  const entries: J[] = [];
-  img.entries.forEach((e, i) => {
-    let mt: MessageType | undefined;
-    if (info.framing === 'pagemap') mt = messageType(i === 0 ? 'pagemap_head' : 'pagemap_entry');
-    else if (info.framing === 'ghost') mt = messageType(i === 0 ? 'ghost_file_entry' : 'ghost_chunk_entry');
-    else if (info.message) mt = messageType(info.message);
-    const o = mt ? entryToJ(mt, e, pretty) : {};
-    if (e.extra !== undefined) o.extra = extraToJ(info.extra, e.extra);
-    entries.push(o);
-  });
-  return { magic: img.magic, entries };
-}
-
 // ------------------------------------------------------------------ serializer (Python json.dump)
+// ensure_ascii makes the output pure ASCII, so it is written straight into a byte buffer.
+
+class Out {
+  buf = Buffer.allocUnsafe(1 << 16);
+  len = 0;
+
+  grow(n: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const nb = Buffer.allocUnsafe(size);
+    this.buf.copy(nb, 0, 0, this.len);
+    this.buf = nb;
+  }
+
+  /** x must be ASCII; short strings are copied by hand, which beats Buffer.write's call overhead */
+  ascii(x: string): void {
+    const n = x.length;
+    if (this.len + n > this.buf.length) this.grow(n);
+    if (n < 64) {
+      const b = this.buf;
+      let l = this.len;
+      for (let i = 0; i < n; i++) b[l++] = x.charCodeAt(i);
+      this.len = l;
+    } else this.len += this.buf.write(x, this.len, 'latin1');
+  }
+
+  /** a JSON string; escapes only when needed */
+  str(x: string): void {
+    if (NEEDS_ESCAPE.test(x)) { this.ascii(quote(x)); return; }
+    const n = x.length;
+    if (this.len + n + 2 > this.buf.length) this.grow(n + 2);
+    this.buf[this.len++] = 34;
+    this.ascii(x);
+    this.buf[this.len++] = 34;
+  }
+
+  int(v: number): void {
+    if (v >= 0 && v < 1e15 && Number.isInteger(v)) {
+      if (this.len + 16 > this.buf.length) this.grow(16);
+      const b = this.buf;
+      if (v < 10) { b[this.len++] = 48 + v; return; }
+      let digits = 0;
+      for (let t = v; t >= 1; t = Math.floor(t / 10)) digits++;
+      let l = this.len + digits;
+      this.len = l;
+      for (let t = v; t >= 1; t = Math.floor(t / 10)) b[--l] = 48 + (t % 10);
+    } else this.ascii(numberText(v));
+  }
+
+  result(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+
+  text(): string {
+    return this.buf.toString('latin1', 0, this.len);
+  }
+}
 
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u0080-\uffff]/;
 
@@ -376,50 +424,193 @@ function pyFloatRepr(v: number): string {
   return s.includes('.') ? s : `${s}.0`;
 }
 
-function write(v: J, parts: string[], indent: string | null, level: number): void {
-  if (v === null) parts.push('null');
-  else if (typeof v === 'string') parts.push(quote(v));
-  else if (typeof v === 'number') parts.push(numberText(v));
-  else if (typeof v === 'bigint') parts.push(v.toString());
-  else if (typeof v === 'boolean') parts.push(v ? 'true' : 'false');
+const INDENTS: string[] = [];
+function nl(level: number): string {
+  return (INDENTS[level] ??= `\n${'    '.repeat(level)}`);
+}
+
+function writeJ(o: Out, v: J, pretty: boolean, level: number): void {
+  if (v === null) o.ascii('null');
+  else if (typeof v === 'string') o.str(v);
+  else if (typeof v === 'number') o.int(v);
+  else if (typeof v === 'bigint') o.ascii(v.toString());
+  else if (typeof v === 'boolean') o.ascii(v ? 'true' : 'false');
   else if (Array.isArray(v)) {
-    if (v.length === 0) { parts.push('[]'); return; }
-    if (indent === null) {
-      parts.push('[');
-      v.forEach((x, i) => { if (i) parts.push(', '); write(x, parts, indent, level); });
-      parts.push(']');
-    } else {
-      const inner = `\n${indent.repeat(level + 1)}`;
-      parts.push('[');
-      v.forEach((x, i) => { parts.push(i ? `,${inner}` : inner); write(x, parts, indent, level + 1); });
-      parts.push(`\n${indent.repeat(level)}]`);
+    if (v.length === 0) { o.ascii('[]'); return; }
+    o.ascii('[');
+    for (let i = 0; i < v.length; i++) {
+      if (pretty) o.ascii(i ? `,${nl(level + 1)}` : nl(level + 1));
+      else if (i) o.ascii(', ');
+      writeJ(o, v[i], pretty, level + 1);
     }
+    o.ascii(pretty ? `${nl(level)}]` : ']');
   } else {
     const keys = Object.keys(v);
-    if (keys.length === 0) { parts.push('{}'); return; }
-    if (indent === null) {
-      parts.push('{');
-      keys.forEach((k, i) => { parts.push(i ? `, ${quote(k)}: ` : `${quote(k)}: `); write(v[k], parts, indent, level); });
-      parts.push('}');
-    } else {
-      const inner = `\n${indent.repeat(level + 1)}`;
-      parts.push('{');
-      keys.forEach((k, i) => { parts.push(`${i ? ',' : ''}${inner}${quote(k)}: `); write(v[k], parts, indent, level + 1); });
-      parts.push(`\n${indent.repeat(level)}}`);
+    if (keys.length === 0) { o.ascii('{}'); return; }
+    o.ascii('{');
+    for (let i = 0; i < keys.length; i++) {
+      if (pretty) o.ascii(i ? `,${nl(level + 1)}` : nl(level + 1));
+      else if (i) o.ascii(', ');
+      o.str(keys[i]);
+      o.ascii(': ');
+      writeJ(o, v[keys[i]], pretty, level + 1);
     }
+    o.ascii(pretty ? `${nl(level)}}` : '}');
   }
 }
 
 /** Serialize like Python's json.dumps (ensure_ascii; indent 4 when pretty). Integers may be bigint. */
 export function stringifyJson(v: unknown, pretty = false): string {
-  const parts: string[] = [];
-  write(v as J, parts, pretty ? '    ' : null, 0);
-  return parts.join('');
+  const o = new Out();
+  writeJ(o, v as J, pretty, 0);
+  return o.text();
+}
+
+const KEYS = new WeakMap<FieldInfo, string>();
+function keyOf(f: FieldInfo): string {
+  let k = KEYS.get(f);
+  if (k === undefined) KEYS.set(f, (k = `${quote(f.name)}: `));
+  return k;
+}
+
+// Entries are written field by field, without building an intermediate object tree.
+const OPENS: string[] = [];
+const COMMAS: string[] = [];
+/** what starts the next key at this nesting level: '{' or ',' plus the newline and indent when pretty */
+function sepOf(first: boolean, pretty: boolean, level: number): string {
+  if (!pretty) return first ? '{' : ', ';
+  return first ? (OPENS[level] ??= `{${nl(level + 1)}`) : (COMMAS[level] ??= `,${nl(level + 1)}`);
+}
+
+/** Write one scalar as crit renders it; false (and nothing written) for what crit would not list. */
+function writeScalar(o: Out, f: FieldInfo, v: unknown, pretty: boolean, isHex: boolean): void {
+  switch (f.kind) {
+    case 'bytes':
+      if (f.opts.conv === 'unix_name') o.str(quopriEncode(v as Buffer));
+      else o.ascii(`"${base64Lines(v as Buffer).replaceAll('\n', '\\n')}"`);
+      return;
+    case 'enum': o.ascii(`"${f.enumType!.byNumber.get(v as number)}"`); return;
+    case 'bool': o.ascii(v ? 'true' : 'false'); return;
+    case 'string': o.str(v as string); return;
+    case 'double': case 'float': o.ascii(numberText(v as number)); return;
+  }
+  if (pretty) {
+    const n = v as number | bigint;
+    if (isHex || f.opts.hex) { o.ascii(`"${hex(n)}"`); return; }
+    if (f.opts.dev) { o.ascii(`"${decodeDev(f, n)}"`); return; }
+    if (f.opts.flags) {
+      const map = FLAG_MAPS[f.opts.flags];
+      o.ascii(`"${map ? mapFlags(n, map) : hex(n)}"`);
+      return;
+    }
+    if (f.opts.dict) {
+      const name = DICT_MAPS[f.opts.dict]?.[f.name]?.[Number(n)];
+      if (name !== undefined) { o.ascii(`"${name}"`); return; }
+    }
+  }
+  if (typeof v === 'number') o.int(v);
+  else o.ascii((v as bigint).toString());
+}
+
+// Entries are written field by field, straight from the decoded objects.
+function writeEntry(o: Out, type: MessageType, e: Entry, pretty: boolean, isHex: boolean, level: number, extra?: () => J): void {
+  let first = true;
+  const fields = type.fields;
+  for (let fi = 0; fi < fields.length; fi++) {
+    const f = fields[fi];
+    const v = e[f.name];
+    if (v === undefined || v === null) continue;
+    if (f.repeated) {
+      let arr = v as unknown[];
+      if (arr.length === 0) continue;
+      // crit only renders 1 (IPv4) or 4+ (IPv6) words as an address
+      if (pretty && f.opts.ipadd && (arr.length === 1 || arr.length >= 4)) {
+        o.ascii(sepOf(first, pretty, level));
+        first = false;
+        o.ascii(keyOf(f));
+        writeJ(o, [formatIp(arr as number[])], pretty, level + 1);
+        continue;
+      }
+      if (f.kind === 'enum') {
+        arr = arr.filter((x) => f.enumType!.byNumber.has(x as number));
+        if (arr.length === 0) continue;
+      }
+      o.ascii(sepOf(first, pretty, level));
+      first = false;
+      o.ascii(keyOf(f));
+      o.ascii('[');
+      const deeper = pretty ? nl(level + 2) : '';
+      const hexInside = isHex || f.opts.hex === true;
+      for (let i = 0; i < arr.length; i++) {
+        if (pretty) o.ascii(i ? `,${deeper}` : deeper);
+        else if (i) o.ascii(', ');
+        if (f.kind === 'message') writeEntry(o, f.messageType!, arr[i] as Entry, pretty, hexInside, level + 2);
+        else writeScalar(o, f, arr[i], pretty, isHex);
+      }
+      o.ascii(pretty ? `${nl(level + 1)}]` : ']');
+    } else if (f.kind === 'message') {
+      o.ascii(sepOf(first, pretty, level));
+      first = false;
+      o.ascii(keyOf(f));
+      writeEntry(o, f.messageType!, v as Entry, pretty, isHex || f.opts.hex === true, level + 1);
+    } else {
+      // proto2 keeps unknown enum values out of the listed fields: crit does not show them
+      if (f.kind === 'enum' && !f.enumType!.byNumber.has(v as number)) continue;
+      o.ascii(sepOf(first, pretty, level));
+      first = false;
+      o.ascii(keyOf(f));
+      writeScalar(o, f, v, pretty, isHex);
+    }
+  }
+  if (extra) {
+    o.ascii(sepOf(first, pretty, level));
+    first = false;
+    o.ascii('"extra": ');
+    writeJ(o, extra(), pretty, level + 1);
+  }
+  o.ascii(first ? '{}' : (pretty ? `${nl(level)}}` : '}'));
+}
+
+function writeImage(o: Out, img: Image, pretty: boolean): void {
+  if (img.magic === 'RAW') {
+    throw new CryoError('BAD_IMAGE', 'a raw image (pages-*.img and the like) has no entries to render as JSON', {
+      hint: 'raw images hold memory pages or tool output; inspect them with other tools',
+    });
+  }
+  const info = MAGICS.get(img.magic);
+  if (!info) throw new CryoError('BAD_IMAGE', `unknown magic name ${JSON.stringify(img.magic)}`);
+  o.ascii(pretty ? `{${nl(1)}"magic": ${quote(img.magic)},${nl(1)}"entries": ` : `{"magic": ${quote(img.magic)}, "entries": `);
+  const entries = img.entries;
+  if (entries.length === 0) o.ascii('[]');
+  else {
+    o.ascii('[');
+    const sep = pretty ? `,${nl(2)}` : ', ';
+    const main = info.message ? messageType(info.message) : undefined;
+    for (let i = 0; i < entries.length; i++) {
+      o.ascii(i ? sep : (pretty ? nl(2) : ''));
+      const e = entries[i];
+      let mt: MessageType | undefined = main;
+      if (info.framing === 'pagemap') mt = messageType(i === 0 ? 'pagemap_head' : 'pagemap_entry');
+      else if (info.framing === 'ghost') mt = messageType(i === 0 ? 'ghost_file_entry' : 'ghost_chunk_entry');
+      const extra = e.extra !== undefined ? () => extraToJ(info.extra, e.extra) : undefined;
+      if (mt) writeEntry(o, mt, e, pretty, false, 2, extra);
+      else writeJ(o, extra ? { extra: extra() } : {}, pretty, 2);
+    }
+    o.ascii(pretty ? `${nl(1)}]` : ']');
+  }
+  o.ascii(pretty ? '\n}' : '}');
 }
 
 /** An image as crit's JSON text (no trailing newline; crit adds one only on stdout). */
 export function imageToJson(img: Image, opts: JsonOptions = {}): string {
-  return stringifyJson(imageToJ(img, opts.pretty === true), opts.pretty === true);
+  return imageToJsonBuffer(img, opts).toString('latin1');
+}
+
+/** The same as imageToJson, as ASCII bytes (what the CLI writes). */
+export function imageToJsonBuffer(img: Image, opts: JsonOptions = {}): Buffer {
+  const o = new Out();
+  writeImage(o, img, opts.pretty === true);
+  return o.result();
 }
 
 // ------------------------------------------------------------------ parser (bigint-exact)

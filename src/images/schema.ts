@@ -47,6 +47,8 @@ export interface MessageType {
   fields: FieldInfo[];
   byId: Map<number, FieldInfo>;
   byName: Map<string, FieldInfo>;
+  /** fields indexed by number (sparse) for fast lookup while decoding */
+  byNumber: (FieldInfo | undefined)[];
   /** the required fields: a message without one of them is invalid (protobuf-c and crit refuse it) */
   required: FieldInfo[];
 }
@@ -118,7 +120,7 @@ export function messageType(name: string): MessageType {
   const path = name.split('.');
   const node = lookup(path);
   if (!node || !node.fields) throw new Error(`unknown message type ${name}`);
-  const mt: MessageType = { name, fields: [], byId: new Map(), byName: new Map(), required: [] };
+  const mt: MessageType = { name, fields: [], byId: new Map(), byName: new Map(), required: [], byNumber: [] };
   messages.set(name, mt);
   for (const [fname, f] of Object.entries(node.fields)) {
     const o = f.options ?? {};
@@ -158,6 +160,11 @@ export function messageType(name: string): MessageType {
   mt.fields.sort((a, b) => a.id - b.id);
   for (const f of mt.fields) { mt.byId.set(f.id, f); mt.byName.set(f.name, f); }
   mt.required = mt.fields.filter((f) => f.required);
+  const maxId = mt.fields.reduce((m, f) => Math.max(m, f.id), 0);
+  if (maxId < 4096) {
+    mt.byNumber = new Array(maxId + 1).fill(undefined);
+    for (const f of mt.fields) mt.byNumber[f.id] = f;
+  }
   return mt;
 }
 

@@ -96,12 +96,15 @@ class Reader {
   }
 }
 
+// one BigInt from an exact double whenever the value fits 53 bits (addresses, sizes): the common case
 function toBig(lo: number, hi: number): bigint {
-  return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+  return hi < 0x200000 ? BigInt(hi * 4294967296 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 function toBigSigned(lo: number, hi: number): bigint {
-  return hi === 0 ? BigInt(lo) : BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+  if (hi < 0x200000) return BigInt(hi * 4294967296 + lo);
+  if (hi >= 0xffe00000) return BigInt((hi - 4294967296) * 4294967296 + lo);
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
 }
 
 function readScalar(r: Reader, f: FieldInfo, depth: number): unknown {
@@ -151,11 +154,13 @@ function decodeRange(type: MessageType, buf: Uint8Array, start: number, end: num
   let lastId = 0;
   while (r.pos < end) {
     const fieldStart = r.pos;
-    const key = r.varint32() >>> 0;
+    const b0 = buf[fieldStart];
+    let key: number;
+    if (b0 < 0x80) { key = b0; r.pos = fieldStart + 1; } else key = r.varint32() >>> 0;
     const id = key >>> 3;
     const wt = key & 7;
     if (id === 0) r.fail('field number 0', fieldStart);
-    const f = type.byId.get(id);
+    const f = id < type.byNumber.length ? type.byNumber[id] : type.byId.get(id);
     if (!f || (wt !== f.wireType && !(f.repeated && wt === 2 && f.wireType !== 2))) {
       r.skip(wt, fieldStart);
       (unknown ??= []).push(Buffer.from(buf.subarray(fieldStart, r.pos)));

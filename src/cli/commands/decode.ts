@@ -12,13 +12,13 @@ export function register(program: Command): void {
     .action(async (o: { in?: string; out?: string; pretty?: boolean; maxEntrySize?: number }) => {
       const { readInput, writeOutput } = await import('../../images/cli-io.js');
       const { decodeImage } = await import('../../images/image.js');
-      const { imageToJson } = await import('../../images/json.js');
+      const { imageToJsonBuffer } = await import('../../images/json.js');
       const { usageError } = await import('../../errors.js');
       if (o.maxEntrySize !== undefined && !(Number.isInteger(o.maxEntrySize) && o.maxEntrySize > 0)) {
         throw usageError('--max-entry-size: expected a positive number of bytes');
       }
       const buf = await readInput(o.in);
       const img = decodeImage(buf, { name: o.in ?? '<stdin>', maxEntrySize: o.maxEntrySize });
-      writeOutput(o.out, imageToJson(img, { pretty: o.pretty }), '\n');
+      writeOutput(o.out, imageToJsonBuffer(img, { pretty: o.pretty }), '\n');
     });
 }
