@@ -187,3 +187,20 @@ test('openCheckpoint: a directory as is, an archive extracted to a private dir t
   writeFileSync(join(d, 'junk'), 'hello');
   await assert.rejects(openCheckpoint(join(d, 'junk')), (e: unknown) => e instanceof CryoError && e.exitCode === 4);
 });
+
+test('staging: 0700 directories; leftovers of a dead cryo are removed, a live one is kept', async (t) => {
+  const { createStaging, removeStaleStaging } = await import('../../src/archive/staging.js');
+  const root = tmp(t);
+  const s = await createStaging('dump', root);
+  assert.equal(statSync(s.dir).mode & 0o777, 0o700);
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const deadPid = Number(dead.stdout);
+  mkdirSync(join(root, `cryo-dump-${deadPid}-abc`));
+  mkdirSync(join(root, `cryo-restore-${process.ppid}-abc`));
+  const removed = removeStaleStaging(root);
+  assert.deepEqual(removed, [`cryo-dump-${deadPid}-abc`]);
+  assert.ok(existsSync(s.dir));
+  assert.ok(existsSync(join(root, `cryo-restore-${process.ppid}-abc`)));
+  await s.remove();
+  assert.ok(!existsSync(s.dir));
+});
