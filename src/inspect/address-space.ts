@@ -2,7 +2,7 @@
 // anonymous shared mappings, from the shared object's pagemap-shmem image.
 import { CryoError } from '../errors.js';
 import { ImageDir, type Entry } from './images.js';
-import { MemoryImage, PageFiles, readPieces, VMA_ANON_SHARED, VMA_AREA_MEMFD, type MemoryRange, type Piece } from './memory.js';
+import { MemoryImage, PageFiles, readPieces, VMA_ANON_SHARED, VMA_AREA_MEMFD, VMA_AREA_SYSVIPC, type MemoryRange, type Piece } from './memory.js';
 
 export interface Vma {
   start: number;
@@ -68,7 +68,8 @@ export class AddressSpace {
    */
   sharedObject(v: Vma): string | undefined {
     const st = Number(v.entry.status);
-    if (st & VMA_ANON_SHARED) return String(v.entry.shmid);
+    // SysV shared memory: pagemap-shmem-<ipc id> when CRIU wrote its pages there (in_pagemaps)
+    if (st & (VMA_ANON_SHARED | VMA_AREA_SYSVIPC)) return String(v.entry.shmid);
     if (st & VMA_AREA_MEMFD) {
       const file = this.img.optional('files.img')?.find((f) => Number(f.id) === Number(v.entry.shmid));
       const inodeId = file?.memfd?.inode_id;

@@ -8,7 +8,7 @@ import {
 
 export function mappingName(v: Entry, mm: Entry | undefined, files: FileTable): string {
   const st = Number(v.status);
-  if (st & VMA_AREA_SYSVIPC) return `[sysvipc shm ${v.shmid}]`;
+  if (st & VMA_AREA_SYSVIPC) return `[sysv shm ${v.shmid}]`;
   if (st & VMA_ANON_SHARED) return `[shared memory ${v.shmid}]`;
   if (st & VMA_AREA_SOCKET) return '[packet ring]';
   if (st & VMA_AREA_MEMFD) {
