@@ -287,3 +287,38 @@ describe('a tree with a zombie', () => {
     assert.match(d.stdout, /no differences/);
   });
 });
+
+describe('statistics of a dump and a restore', () => {
+  let dir: string | undefined;
+  let pid: number | undefined;
+  after(() => {
+    if (pid !== undefined) killTree(pid);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('cryo stats shows restore statistics once the checkpoint was restored', async (t) => {
+    const criu = criuFor(t);
+    if (!criu) return;
+    dir = tempDir('cryo-inspect-stats-');
+    const child = spawn('bash', ['-c', 'for i in $(seq 3 255); do eval "exec $i>&-" 2>/dev/null; done; exec sleep 1000'], { detached: true, stdio: 'ignore' });
+    child.unref();
+    pid = child.pid!;
+    await waitFor(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 'sleep to start');
+    const images = join(dir, 'd');
+    mkdirSync(images);
+    assert.equal(spawnSync(criu.path, ['dump', '-t', String(pid), '-D', images, '-o', 'dump.log'], { stdio: 'ignore' }).status, 0, 'criu dump');
+    // the dumped process lingers as a zombie until init reaps it; its pid must be free to restore
+    await waitFor(() => { try { readFileSync(`/proc/${pid}/stat`); return false; } catch { return true; } }, 'the dumped process to be reaped');
+    const r = spawnSync(criu.path, ['restore', '-D', images, '-d', '-o', 'restore.log'], { stdio: 'ignore' });
+    assert.equal(r.status, 0, 'criu restore');
+    const s = await cli(['stats', images, '--json']);
+    assert.equal(s.status, 0, s.stderr);
+    const stats = JSON.parse(s.stdout);
+    assert.ok(stats.dump.pages_written > 0);
+    assert.equal(typeof stats.restore.forking_time, 'number');
+    assert.equal(typeof stats.restore.restore_time, 'number');
+    const text = await cli(['stats', images]);
+    assert.match(text.stdout, /^restore$/m);
+    assert.match(text.stdout, /restore time\s+[\d.]+ (µs|ms|s)/);
+  });
+});
