@@ -2,7 +2,7 @@
 // archives restore nothing, and killing cryo (SIGTERM, SIGKILL) at any moment of a 256 MiB dump
 // loses nothing. Every tree is ended by pid.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -158,6 +158,32 @@ test('archive: dump -o - | restore -i - through a real pipe between two cryo pro
   assert.notEqual(restored.rootPid, tree.root);
   await waitFor(() => !alive(tree.pid), 'the dumped tree to end');
   await assertContinues(tree.count, 0);
+});
+
+test('archive: dump -o FILE --leave-running keeps the tree running and writes a valid archive', async (t) => {
+  if (!criuFor(t)) return;
+  const f = new Fixture(t);
+  const tree = await f.start(16);
+  const file = join(f.dir, 'running.ckpt');
+  const d = await cryo(['dump', String(tree.pid), '-o', file, '--leave-running', '--json']);
+  assert.equal(d.status, 0, d.stderr);
+  assert.equal(JSON.parse(d.stdout).tree, 'running');
+  const at = counter(tree.count);
+  await waitFor(() => counter(tree.count) > at + 2, 'the tree to keep counting');
+  assert.equal((await cryo(['verify', file])).status, 0);
+});
+
+test('archive: a reader that goes away (broken pipe) fails the dump and the tree runs on', async (t) => {
+  if (!criuFor(t)) return;
+  const f = new Fixture(t);
+  const tree = await f.start(64);
+  const sh = `"${process.execPath}" "${cliPath}" dump ${tree.pid} -o - 2>"${join(f.dir, 'err')}" | head -c 1000 >/dev/null; echo \${PIPESTATUS[0]}`;
+  const p = spawnSync('bash', ['-c', sh], { encoding: 'utf8' });
+  assert.equal(p.stdout.trim(), '1', readFileSync(join(f.dir, 'err'), 'utf8'));
+  assert.match(readFileSync(join(f.dir, 'err'), 'utf8'), /resumed, nothing was lost/);
+  assert.ok(alive(tree.pid));
+  const at = counter(tree.count);
+  await waitFor(() => counter(tree.count) > at + 2, 'the resumed tree to count');
 });
 
 test('archive: a flipped byte or a truncated archive is refused with exit 4 and nothing is restored', async (t) => {
