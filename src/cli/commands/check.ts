@@ -12,9 +12,8 @@ export function register(program: Command): void {
       const criu = program.opts().criu as string | undefined;
       if (opts.pid !== undefined) {
         if (!/^[1-9]\d*$/.test(opts.pid)) throw usageError(`expected a positive integer pid, got '${opts.pid}'`, 'cryo check --pid 1234');
-        // the preflight module is loaded only when asked for (it pulls in koffi)
-        const preflightModule = '../preflight.js';
-        const { preflightAction } = (await import(preflightModule)) as { preflightAction: (pid: number, o: { json: boolean; criu?: string }) => Promise<void> };
+        // loaded only when asked for: it pulls in koffi
+        const { preflightAction } = await import('../preflight.js');
         await preflightAction(Number(opts.pid), { json: Boolean(opts.json), criu });
         return;
       }
