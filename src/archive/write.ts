@@ -1,7 +1,7 @@
 // writeArchive: image directory -> archive file or stream. The file is written as FILE.partial,
 // fsync'ed, then renamed, so a complete archive is the only thing that ever carries the name.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -68,9 +68,15 @@ export async function describeImages(dir: string, signal?: AbortSignal): Promise
   return files;
 }
 
+/** CPU model and feature flags: what a restore on another machine must offer (CRIU checks them). */
 function cpuInfo(): { cpu?: string; cpuFlags?: string[] } {
-  const cpus = os.cpus();
-  return { cpu: cpus[0]?.model };
+  const cpu = os.cpus()[0]?.model;
+  try {
+    const m = /^(?:flags|Features)\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return { cpu, ...(m ? { cpuFlags: m[1].trim().split(/\s+/) } : {}) };
+  } catch {
+    return { cpu };
+  }
 }
 
 export async function buildManifest(dir: string, meta: ArchiveMeta, opts: WriteArchiveOptions): Promise<ArchiveManifest> {
