@@ -39,10 +39,14 @@ interface Case {
 }
 
 /** Starts PROG ARGS in its own session with stdio on /dev/null (the program closes fds 3..1023 itself). */
+/** Every pid the running case started, ended by pid even when the case fails half-way. */
+let startedHere: number[] = [];
+
 function startDetached(prog: string, args: string[], detached = true): number {
   const child = spawn(prog, args, { detached, stdio: ['ignore', 'ignore', 'ignore'] });
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${prog}`);
+  startedHere.push(child.pid);
   return child.pid;
 }
 
@@ -502,8 +506,10 @@ test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (
     await t.test(c.name, async () => {
       const dir = join(work, `case-${i}`);
       spawnSync('mkdir', ['-p', dir]);
-      const started = await c.start(prog, dir);
+      startedHere = [];
+      let started: Started | undefined;
       try {
+        started = await c.start(prog, dir);
         const report = preflight(started.pid);
         checkPrediction(c, report);
         assert.equal(report.root, started.root ?? started.pid);
@@ -528,13 +534,16 @@ test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (
         // the CLI agrees with the library (JSON and exit status)
         const check = await cli(['check', '--pid', String(started.pid), '--json']);
         assert.equal(check.status, report.dumpable ? 0 : 1, check.stderr);
+        assert.ok(check.stdout.trim(), `cryo check printed nothing: ${check.stderr}`);
         const j = JSON.parse(check.stdout) as PreflightReport;
         assert.equal(j.dumpable, report.dumpable);
         assert.deepEqual(j.blockers.map((b) => b.kind), report.blockers.map((b) => b.kind));
       } finally {
-        for (const p of started.kill) if (alive(p)) killTree(p);
-        await waitFor(() => started.kill.every((p) => !alive(p)), 'trees ended');
-        started.after?.();
+        // the listed order first (a tracer before its tracee), then anything else the case started
+        const all = [...new Set([...(started?.kill ?? []), ...startedHere])];
+        for (const p of all) if (alive(p)) killTree(p);
+        await waitFor(() => all.every((p) => !alive(p)), 'trees ended');
+        started?.after?.();
       }
     });
   }
