@@ -2,8 +2,8 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { CryoError } from '../errors.js';
 import { ARCHIVE_MAGIC, type ArchiveManifest } from './format.js';
-import { extractArchive, type ReadArchiveOptions } from './read.js';
-import { createStaging } from './staging.js';
+import { extractArchive, readManifest, type ReadArchiveOptions } from './read.js';
+import { createStaging, stagingRootFor } from './staging.js';
 
 export interface OpenCheckpoint {
   /** an image directory to read */
@@ -48,7 +48,8 @@ export async function openCheckpoint(pathOrArchive: string, opts: ReadArchiveOpt
       });
     }
   }
-  const staging = await createStaging('open');
+  const size = pathOrArchive === '-' ? 0 : (await readManifest(pathOrArchive)).totalBytes;
+  const staging = await createStaging('open', stagingRootFor(size));
   try {
     const report = await extractArchive(pathOrArchive, staging.dir, opts);
     return { dir: staging.dir, manifest: report.manifest, close: () => staging.remove() };

@@ -2,7 +2,7 @@
 // extractArchive writes the images into a 0700 directory and removes them again if anything
 // turns out to be wrong, so a caller only ever sees a fully verified image directory.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statfsSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,7 +11,7 @@ import {
   ARCHIVE_MAGIC, type ArchiveManifest, badArchive, checkManifest, type EndRecord, FORMAT_VERSION, HEADER_SIZE, MAX_MANIFEST,
   MAX_RECORD_HEADER, TAG_END, TAG_FILE,
 } from './format.js';
-import { createProgress } from './progress.js';
+import { createProgress, humanBytes } from './progress.js';
 import { ChunkReader, readAhead } from './reader.js';
 import { zstdDecompress } from './zstd.js';
 
@@ -100,9 +100,12 @@ export async function readManifest(input: ArchiveInput): Promise<ArchiveManifest
 type FileSinkFactory = (name: string, size: number) => Promise<{ write(b: Buffer): Promise<void>; close(): Promise<void> }>;
 
 /** Walks the whole archive, checking every hash; `sink` receives each file's bytes. */
-async function walkArchive(input: ArchiveInput, sink: FileSinkFactory | undefined, opts: ReadArchiveOptions): Promise<ArchiveReport> {
+async function walkArchive(
+  input: ArchiveInput, sink: FileSinkFactory | undefined, opts: ReadArchiveOptions, onManifest?: (m: ArchiveManifest) => void,
+): Promise<ArchiveReport> {
   const reader = ChunkReader.of(source(input));
   const { manifest, sha } = await readHead(reader);
+  onManifest?.(manifest);
   const body = ChunkReader.of(readAhead(zstdDecompress(readAhead(reader.rest()))), 'archive data');
   const progress = createProgress(sink ? 'extract' : 'verify', manifest.totalBytes, opts.progress);
   let raw = 0;
@@ -144,6 +147,23 @@ export async function verifyArchive(input: ArchiveInput, opts: ReadArchiveOption
   return walkArchive(input, undefined, opts);
 }
 
+/** Fails before writing anything when `dir` cannot hold the images. */
+function checkRoom(dir: string, bytes: number): void {
+  let free: number;
+  try {
+    const st = statfsSync(dir);
+    free = st.bavail * st.bsize;
+  } catch {
+    return;
+  }
+  if (free < bytes) {
+    throw new CryoError('FAILED', `not enough space in ${dir}: the images need ${humanBytes(bytes)}, ${humanBytes(free)} are free`, {
+      hint: 'set CRYO_STAGING to a directory with room (it holds the images until CRIU has read them)',
+      details: { need: bytes, free },
+    });
+  }
+}
+
 /**
  * Extracts an archive into `dir` (created 0700; must be empty). Every file is checked against the
  * manifest; on any failure the files written so far are removed and BAD_ARCHIVE is thrown.
@@ -167,7 +187,7 @@ export async function extractArchive(input: ArchiveInput, dir: string, opts: Rea
         },
         close: () => fh.close(),
       };
-    }, opts);
+    }, opts, (m) => checkRoom(dir, m.totalBytes));
   } catch (e) {
     await Promise.all(written.map((p) => rm(p, { force: true })));
     if (e instanceof CryoError) throw e;

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { CryoError, isCryoError } from '../errors.js';
 import type { RestoreOptions, RestoreResult } from '../criu/restore.js';
 import type { ArchiveManifest } from './format.js';
-import { extractArchive, type ArchiveInput, type ReadArchiveOptions } from './read.js';
-import { createStaging } from './staging.js';
+import { extractArchive, readManifest, type ArchiveInput, type ReadArchiveOptions } from './read.js';
+import { createStaging, stagingRootFor } from './staging.js';
 
 export interface RestoreFromArchiveOptions extends RestoreOptions, ReadArchiveOptions {}
 
@@ -24,7 +24,9 @@ export interface RestoreFromArchiveResult extends RestoreResult {
 
 export async function restoreFromArchive(input: ArchiveInput, opts: RestoreFromArchiveOptions = {}): Promise<RestoreFromArchiveResult> {
   const { restore } = await import('../criu/restore.js');
-  const staging = await createStaging('restore');
+  // a file's manifest says how much room the images need; stdin cannot be read twice
+  const size = typeof input === 'string' && input !== '-' ? (await readManifest(input)).totalBytes : 0;
+  const staging = await createStaging('restore', stagingRootFor(size));
   const dir = join(staging.dir, 'images');
   try {
     const t0 = performance.now();
