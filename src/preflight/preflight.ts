@@ -341,6 +341,10 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
         else ghostNeed = noteGhost(p.pid, f.fd, path, st?.size ?? 0, ghostLimit, ghostNeed, finding, 'open');
         continue;
       }
+      if (t.startsWith('/memfd:')) {
+        finding(p.pid, 'memfd', `memfd ${t.slice(7).replace(/ \(deleted\)$/, '')}: saved with its content`, f.fd);
+        continue;
+      }
       if (t.startsWith('anon_inode:')) {
         const what = t.slice('anon_inode:'.length).replace(/^\[|\]$/g, '');
         if (/^(bpf|perf_event)/.test(what)) {

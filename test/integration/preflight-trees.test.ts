@@ -291,6 +291,17 @@ const CASES: Case[] = [
     findings: ['deleted-cwd'],
   },
   {
+    name: 'a memfd, open and mapped',
+    start: async (prog) => {
+      const pid = startDetached(prog, ['memfd']);
+      await waitFor(() => hasFd(pid, /^\/memfd:/), 'memfd');
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['memfd'],
+  },
+  {
     name: 'io_uring',
     start: async (prog) => {
       const pid = startDetached(prog, ['uring']);
