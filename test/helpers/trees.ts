@@ -67,6 +67,16 @@ export function alive(pid: number): boolean {
   return Boolean(p && p.state !== 'Z' && p.state !== 'X');
 }
 
+/** Start time of PID (field 22 of /proc/PID/stat, clock ticks since boot), undefined when gone. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /** PID and all its descendants (depth first, parents before children). */
 export function descendants(pid: number): number[] {
   const out: number[] = [];
@@ -101,7 +111,8 @@ export function killTree(pid: number): void {
  * Trees started in cryo's PID namespace are ended through their init (which takes the namespace down).
  */
 export class Trees {
-  private pids = new Set<number>();
+  /** pid → its start time, so that a pid reused by another process is never killed */
+  private pids = new Map<number, string | undefined>();
   private dirs = new Set<string>();
 
   /** Starts a tree with cryo's run() and tracks it; returns the command's pid. */
@@ -113,7 +124,7 @@ export class Trees {
 
   /** Tracks a pid (a tree root) to kill at cleanup. */
   track(pid: number): number {
-    this.pids.add(pid);
+    this.pids.set(pid, startTime(pid));
     return pid;
   }
 
@@ -125,9 +136,9 @@ export class Trees {
 
   /** Kills every tracked tree by pid and removes temp dirs. */
   cleanup(): void {
-    for (const pid of this.pids) {
-      // a tracked pid may since have been reused; only kill what still descends from it if it lives
-      if (alive(pid)) killTree(pid);
+    for (const [pid, started] of this.pids) {
+      // a tracked pid may have ended and been reused since: kill only the same process
+      if (alive(pid) && startTime(pid) === started) killTree(pid);
     }
     this.pids.clear();
     for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
