@@ -30,7 +30,7 @@ export { decodeImage, encodeImage, iterateEntries, iterateImage } from './image.
 export type { ByteSource, DecodeOptions, Image, ImageHeader } from './image.js';
 export { IMG_COMMON, IMG_SERVICE, MAGICS, MAGICS_BY_VALUE, isRawImageName, type MagicInfo } from './magic.js';
 export { UNKNOWN_FIELDS, type Entry } from './wire.js';
-export { imageToJson, imageToJsonBuffer, imageFromJson, parseJson, stringifyJson, type JsonOptions } from './json.js';
+export { imageToJson, imageToJsonBuffer, setJsonWriterForTests, imageFromJson, parseJson, stringifyJson, type JsonOptions } from './json.js';
 
 /** Read and decode one image file. */
 export function readImage(path: string, opts: DecodeOptions = {}): Image {

@@ -328,8 +328,11 @@ export function payloadSize(magic: string, e: Entry): number {
 // ensure_ascii makes the output pure ASCII, so it is written straight into a byte buffer.
 
 class Out {
-  buf = Buffer.allocUnsafe(1 << 16);
+  buf: Buffer;
   len = 0;
+  constructor(size = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
 
   grow(n: number): void {
     let size = this.buf.length * 2;
@@ -571,6 +574,113 @@ function writeEntry(o: Out, type: MessageType, e: Entry, pretty: boolean, isHex:
   o.ascii(first ? '{}' : (pretty ? `${nl(level)}}` : '}'));
 }
 
+// ------------------------------------------------------------------ specialised writers
+// One generated function per (message type, pretty, hex) writes an entry with direct property reads and
+// the rendering decided once: several times faster than the generic walk on a cold start, same output
+// (the unit tests compare both on every fixture).
+
+type EntryWriter = (o: Out, e: Entry, level: number, extra?: () => J) => void;
+const WRITERS = new Map<string, EntryWriter>();
+
+const HELPERS = {
+  sepOf, keyOf, hex, mapFlags, decodeDev, formatIp, quopriEncode, base64Lines, numberText, writeJ, writeScalar,
+  writeEntry: (o: Out, type: MessageType, e: Entry, pretty: boolean, isHex: boolean, level: number) =>
+    writerFor(type, pretty, isHex)(o, e, level),
+};
+
+function scalarCode(f: FieldInfo, i: number, pretty: boolean, isHex: boolean): string {
+  const F = `F[${i}]`;
+  switch (f.kind) {
+    case 'bytes':
+      return f.opts.conv === 'unix_name' ? `o.str(H.quopriEncode(v));`
+        : `o.ascii('"' + H.base64Lines(v).replaceAll('\\n', '\\\\n') + '"');`;
+    case 'enum': return `o.ascii('"' + name + '"');`;
+    case 'bool': return `o.ascii(v ? 'true' : 'false');`;
+    case 'string': return `o.str(v);`;
+    case 'double': case 'float': return `o.ascii(H.numberText(v));`;
+    case 'message': return '';
+  }
+  const plain = `if (typeof v === 'number') o.int(v); else o.ascii(v.toString());`;
+  if (!pretty) return plain;
+  if (isHex || f.opts.hex) return `o.ascii('"' + H.hex(v) + '"');`;
+  if (f.opts.dev) return `o.ascii('"' + H.decodeDev(${F}, v) + '"');`;
+  if (f.opts.flags) {
+    return FLAG_MAPS[f.opts.flags] ? `o.ascii('"' + H.mapFlags(v, M[${i}]) + '"');` : `o.ascii('"' + H.hex(v) + '"');`;
+  }
+  if (f.opts.dict && DICT_MAPS[f.opts.dict]?.[f.name]) {
+    return `{ const d = M[${i}][Number(v)]; if (d !== undefined) o.ascii('"' + d + '"'); else { ${plain} } }`;
+  }
+  return plain;
+}
+
+function writerFor(type: MessageType, pretty: boolean, isHex: boolean): EntryWriter {
+  const key = `${type.name}|${pretty ? 1 : 0}|${isHex ? 1 : 0}`;
+  let w = WRITERS.get(key);
+  if (w) return w;
+  const fields = type.fields;
+  const M = fields.map((f) => (f.opts.flags ? FLAG_MAPS[f.opts.flags] : f.opts.dict ? DICT_MAPS[f.opts.dict]?.[f.name] : undefined));
+  const E = fields.map((f) => f.enumType?.byNumber);
+  const K = fields.map((f) => keyOf(f));
+  const subs: (EntryWriter | undefined)[] = [];
+  const S = fields.map((f, i) => () => (subs[i] ??= writerFor(f.messageType!, pretty, isHex || f.opts.hex === true)));
+  let body = 'let first = true; let v;\n';
+  fields.forEach((f, i) => {
+    body += `v = e[${JSON.stringify(f.name)}];\nif (v !== undefined && v !== null) {\n`;
+    if (f.repeated) {
+      body += `if (v.length !== 0) first = H.writeRepeated(o, F[${i}], v, first, ${pretty}, ${isHex}, level);\n`;
+    } else if (f.kind === 'message') {
+      body += `o.ascii(H.sepOf(first, ${pretty}, level)); first = false; o.ascii(K[${i}]); S[${i}]()(o, v, level + 1);\n`;
+    } else if (f.kind === 'enum') {
+      body += `const name = E[${i}].get(v);\nif (name !== undefined) { o.ascii(H.sepOf(first, ${pretty}, level)); first = false; o.ascii(K[${i}]); ${scalarCode(f, i, pretty, isHex)} }\n`;
+    } else {
+      body += `o.ascii(H.sepOf(first, ${pretty}, level)); first = false; o.ascii(K[${i}]); ${scalarCode(f, i, pretty, isHex)}\n`;
+    }
+    body += '}\n';
+  });
+  body += `if (extra) { o.ascii(H.sepOf(first, ${pretty}, level)); first = false; o.ascii('"extra": '); H.writeJ(o, extra(), ${pretty}, level + 1); }\n`;
+  body += `o.ascii(first ? '{}' : ${pretty ? "H.nl(level) + '}'" : "'}'"});`;
+  // eslint-disable-next-line no-new-func
+  const make = new Function('H', 'F', 'M', 'E', 'K', 'S', `return function write(o, e, level, extra) {\n${body}\n};`);
+  w = make({ ...HELPERS, nl, writeRepeated }, fields, M, E, K, S) as EntryWriter;
+  WRITERS.set(key, w);
+  return w;
+}
+
+/** A non-empty repeated field, rendered as crit does; returns the new `first`. */
+function writeRepeated(o: Out, f: FieldInfo, v: unknown[], first: boolean, pretty: boolean, isHex: boolean, level: number): boolean {
+  let arr = v;
+  // crit only renders 1 (IPv4) or 4+ (IPv6) words as an address
+  if (pretty && f.opts.ipadd && (arr.length === 1 || arr.length >= 4)) {
+    o.ascii(sepOf(first, pretty, level));
+    o.ascii(keyOf(f));
+    writeJ(o, [formatIp(arr as number[])], pretty, level + 1);
+    return false;
+  }
+  if (f.kind === 'enum') {
+    arr = arr.filter((x) => f.enumType!.byNumber.has(x as number));
+    if (arr.length === 0) return first;
+  }
+  o.ascii(sepOf(first, pretty, level));
+  o.ascii(keyOf(f));
+  o.ascii('[');
+  const deeper = pretty ? nl(level + 2) : '';
+  const sub = f.kind === 'message' ? writerFor(f.messageType!, pretty, isHex || f.opts.hex === true) : undefined;
+  for (let i = 0; i < arr.length; i++) {
+    if (pretty) o.ascii(i ? `,${deeper}` : deeper);
+    else if (i) o.ascii(', ');
+    if (sub) sub(o, arr[i] as Entry, level + 2);
+    else writeScalar(o, f, arr[i], pretty, isHex);
+  }
+  o.ascii(pretty ? `${nl(level + 1)}]` : ']');
+  return false;
+}
+
+/** Which entry writer imageToJson uses: 'generated' (default) or the generic reference walk. */
+let useGenerated = true;
+export function setJsonWriterForTests(kind: 'generated' | 'generic'): void {
+  useGenerated = kind === 'generated';
+}
+
 function writeImage(o: Out, img: Image, pretty: boolean): void {
   if (img.magic === 'RAW') {
     throw new CryoError('BAD_IMAGE', 'a raw image (pages-*.img and the like) has no entries to render as JSON', {
@@ -593,7 +703,10 @@ function writeImage(o: Out, img: Image, pretty: boolean): void {
       if (info.framing === 'pagemap') mt = messageType(i === 0 ? 'pagemap_head' : 'pagemap_entry');
       else if (info.framing === 'ghost') mt = messageType(i === 0 ? 'ghost_file_entry' : 'ghost_chunk_entry');
       const extra = e.extra !== undefined ? () => extraToJ(info.extra, e.extra) : undefined;
-      if (mt) writeEntry(o, mt, e, pretty, false, 2, extra);
+      if (mt) {
+        if (useGenerated) writerFor(mt, pretty, false)(o, e, 2, extra);
+        else writeEntry(o, mt, e, pretty, false, 2, extra);
+      }
       else writeJ(o, extra ? { extra: extra() } : {}, pretty, 2);
     }
     o.ascii(pretty ? `${nl(1)}]` : ']');
@@ -608,7 +721,8 @@ export function imageToJson(img: Image, opts: JsonOptions = {}): string {
 
 /** The same as imageToJson, as ASCII bytes (what the CLI writes). */
 export function imageToJsonBuffer(img: Image, opts: JsonOptions = {}): Buffer {
-  const o = new Out();
+  // about what a VMA entry takes, so large images are rarely copied while growing
+  const o = new Out(Math.min(1 << 28, Math.max(1 << 16, (img.entries?.length ?? 0) * (opts.pretty ? 420 : 140))));
   writeImage(o, img, opts.pretty === true);
   return o.result();
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import {
-  decodeImage, encodeImage, imageFromJson, imageToJson, iterateEntries, iterateImage, parseJson, stringifyJson,
+  decodeImage, encodeImage, imageFromJson, imageToJson, iterateEntries, iterateImage, parseJson, setJsonWriterForTests, stringifyJson,
   UNKNOWN_FIELDS, type Entry, type Image,
 } from '../../src/images/index.js';
 import { imageFixtures } from '../helpers/images-fixtures.js';
@@ -35,6 +35,14 @@ describe('real images', () => {
           const img = decodeImage(fx.bytes, { name: fx.name });
           assert.equal(`${imageToJson(img)}\n`, fx.critJson);
           assert.equal(`${imageToJson(img, { pretty: true })}\n`, fx.critPretty);
+          // the generic reference writer agrees with the generated ones
+          setJsonWriterForTests('generic');
+          try {
+            assert.equal(`${imageToJson(img)}\n`, fx.critJson);
+            assert.equal(`${imageToJson(img, { pretty: true })}\n`, fx.critPretty);
+          } finally {
+            setJsonWriterForTests('generated');
+          }
           assert.deepEqual(encodeImage(imageFromJson(fx.critJson!)), fx.bytes);
           assert.deepEqual(encodeImage(imageFromJson(fx.critPretty!)), fx.bytes);
         });
