@@ -21,7 +21,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'cryo-bench-check-'));
   const prog = join(work, 'preflight-trees');
-  const cc = spawnSync('gcc', ['-O1', '-o', prog, join(repoRoot, 'test', 'fixtures', 'preflight-trees.c')], { encoding: 'utf8' });
+  const cc = spawnSync('gcc', ['-O1', '-pthread', '-o', prog, join(repoRoot, 'test', 'fixtures', 'preflight-trees.c')], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr || cc.error}`);
   // its own session, stdio on /dev/null; the program closes inherited fds itself
   const child = spawn(prog, ['fanout', String(N)], { detached: true, stdio: 'ignore' });

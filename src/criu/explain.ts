@@ -129,7 +129,7 @@ const RULES: Rule[] = [
     explain: (m) => {
       const pid = m[1] ?? m[2] ?? m[3];
       return {
-        cause: `process ${pid} is traced by another process (a debugger, strace), so CRIU cannot attach to it`,
+        cause: `task ${pid} is traced by another process (a debugger, strace), so CRIU cannot attach to it`,
         fix: `detach the tracer first (see TracerPid in /proc/${pid}/status)`,
       };
     },

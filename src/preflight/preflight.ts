@@ -16,6 +16,7 @@ import {
   readProcFile,
   readStat,
   readStatus,
+  readTids,
   type NamespaceKind,
 } from '../kernel/proc.js';
 import { type InetSocket, type SocketTable, type UnixSocket, readSocketTable } from '../kernel/sock-diag.js';
@@ -36,6 +37,8 @@ interface Proc {
   sid: number;
   threads: number;
   tracerPid: number;
+  /** the traced thread, when it is not the main one */
+  tracedTid?: number;
   /** pid in each pid namespace, outermost first (status NSpid) */
   nsPid: number[];
   fds: ProcFd[];
@@ -50,6 +53,19 @@ function collect(pid: number): Proc | undefined {
   const stat = readStat(pid);
   const status = readStatus(pid);
   if (!stat || !status) return undefined;
+  let tracerPid = Number(status.TracerPid ?? 0);
+  let tracedTid: number | undefined;
+  if (tracerPid === 0 && Number(status.Threads ?? 1) > 1) {
+    // CRIU seizes every thread: a traced thread blocks the dump as much as a traced main thread
+    for (const tid of readTids(pid)) {
+      const t = Number(readStatus(tid)?.TracerPid ?? 0);
+      if (t !== 0) {
+        tracerPid = t;
+        tracedTid = tid;
+        break;
+      }
+    }
+  }
   return {
     pid,
     ppid: stat.ppid,
@@ -58,7 +74,8 @@ function collect(pid: number): Proc | undefined {
     pgid: stat.pgrp,
     sid: stat.session,
     threads: Number(status.Threads ?? 1),
-    tracerPid: Number(status.TracerPid ?? 0),
+    tracerPid,
+    tracedTid,
     nsPid: (status.NSpid ?? String(pid)).split(/\s+/).map(Number),
     fds: readFds(pid),
     maps: readMaps(pid),
@@ -115,7 +132,7 @@ function isTerminalPath(target: string): boolean {
  */
 export function preflight(pid: number, opts: PreflightOptions = {}): PreflightReport {
   const ghostLimit = opts.ghostLimit ?? DEFAULT_GHOST_LIMIT;
-  if (!collect(pid)) {
+  if (!readStat(pid)) {
     throw new CryoError('NO_PROCESS', `no process ${pid}`, { hint: 'check the pid (ps -p PID)', details: { pid } });
   }
   // the same root `cryo dump PID` dumps: for a tree `cryo run` started, its PID namespace's init
@@ -241,7 +258,8 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
   for (const p of procs) {
     // --- the process -----------------------------------------------------------------------
     if (p.tracerPid !== 0) {
-      blocker(p.pid, 'traced', `traced by pid ${p.tracerPid} (${treePids.has(p.tracerPid) ? 'inside' : 'outside'} the tree): CRIU cannot seize a traced task; detach the tracer first`);
+      const who = p.tracedTid ? `its thread ${p.tracedTid} is traced` : 'traced';
+      blocker(p.pid, 'traced', `${who} by pid ${p.tracerPid} (${treePids.has(p.tracerPid) ? 'inside' : 'outside'} the tree): CRIU cannot seize a traced task; detach the tracer first`);
     }
     const cwd = readLink(`/proc/${p.pid}/cwd`);
     if (cwd?.endsWith(' (deleted)')) finding(p.pid, 'deleted-cwd', `works in a deleted directory (${cwd.slice(0, -10)}); CRIU recreates it for the restore`);

@@ -328,6 +328,21 @@ const CASES: Case[] = [
     cause: /traced by another process/,
   },
   {
+    name: 'a thread (not the main one) traced by another process',
+    start: async (prog, dir) => {
+      const tidFile = join(dir, 'tid');
+      const pid = startDetached(prog, ['thread', tidFile]);
+      const tid = Number(await waitFor(() => fileText(tidFile), 'thread started'));
+      const tracer = startDetached(prog, ['trace', String(tid)]);
+      await waitFor(() => Number(readStatus(tid)?.TracerPid ?? 0) === tracer, 'tracer attached');
+      return { pid, kill: [tracer, pid] };
+    },
+    dumpable: false,
+    options: [],
+    blockers: ['traced'],
+    cause: /traced by another process/,
+  },
+  {
     name: 'a process on a terminal (pty master outside the tree)',
     start: async (prog, dir) => {
       const pidFile = join(dir, 'pid');
@@ -503,7 +518,7 @@ test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (
   const criu = criuFor(t);
   if (!criu) return;
   const work = tempDir('cryo-preflight-');
-  const prog = compileFixture('preflight-trees.c', work);
+  const prog = compileFixture('preflight-trees.c', work, ['-pthread']);
   if (!prog) {
     rmSync(work, { recursive: true, force: true });
     throw new Error('gcc is needed to build test/fixtures/preflight-trees.c');

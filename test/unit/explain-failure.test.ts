@@ -126,7 +126,7 @@ test('traced task: names the pid and the tracer', () => {
       '(00.024808) Error (criu/cr-dump.c:1975): Dumping FAILED.',
     ),
   });
-  assert.match(e?.cause ?? '', /7132 is traced/);
+  assert.match(e?.cause ?? '', /task 7132 is traced/);
   assert.equal(e?.options, undefined);
 });
 
