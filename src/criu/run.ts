@@ -38,8 +38,8 @@ export const INIT_NAME = 'cryo-init';
 const CLOSE_FDS = 'for f in /proc/self/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"; done';
 
 // PID 1 of the namespace: forwards the usual signals to the command, reaps orphans, exits with the
-// command's status. $1 is the signal-reset prefix (`env --default-signal` undoes the SIG_IGN of INT/QUIT
-// that background jobs get), or "-".
+// command's status. $1 is the command prefix (`env --default-signal` undoes the SIG_IGN of INT/QUIT
+// that background jobs get; `setsid` makes the command a session leader), or "-".
 const INIT_SCRIPT = [
   CLOSE_FDS,
   'c=',
@@ -65,10 +65,20 @@ function which(name: string, env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
-let resetPrefix: string | undefined;
-function signalResetPrefix(): string {
-  resetPrefix ??= spawnSync('env', ['--default-signal=INT', 'true'], { stdio: 'ignore' }).status === 0 ? 'env --default-signal' : '-';
-  return resetPrefix;
+let commandPrefix: string | undefined;
+/**
+ * What the init puts before the command: `env --default-signal` (where coreutils has it) and
+ * `setsid`, so the command is the leader of a session of its own and keeps its pid.
+ */
+function initCommandPrefix(): string {
+  if (commandPrefix === undefined) {
+    const parts: string[] = [];
+    if (spawnSync('env', ['--default-signal=INT', 'true'], { stdio: 'ignore' }).status === 0) parts.push('env --default-signal');
+    const setsid = which('setsid', { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' });
+    if (setsid && !/\s/.test(setsid)) parts.push(setsid);
+    commandPrefix = parts.join(' ') || '-';
+  }
+  return commandPrefix;
 }
 
 /** Children of a process (/proc/PID/task/PID/children), [] when it is gone. */
@@ -130,7 +140,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
     }
   }
   const argv = pidns
-    ? [unshare!, ['--pid', '--fork', 'setsid', bash, '-c', INIT_SCRIPT, INIT_NAME, signalResetPrefix(), resolved!, ...args]]
+    ? [unshare!, ['--pid', '--fork', 'setsid', bash, '-c', INIT_SCRIPT, INIT_NAME, initCommandPrefix(), resolved!, ...args]]
     : [bash, ['-c', PLAIN_SCRIPT, 'cryo-run', resolved!, ...args]];
   let child;
   try {
