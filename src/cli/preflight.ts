@@ -39,8 +39,11 @@ export function renderPreflight(r: PreflightReport, color = false, warnings: str
     for (const b of r.blockers) out.push(`  ${where(b)}: ${b.message}`);
     if (r.options.length) out.push(`also needed once they are gone: ${r.options.map(quote).join(' ')}`);
   }
+  // blockers are findings too (JSON); the text shows each once, under blockers
+  const shown = new Set(r.blockers.map(key));
   const byPid = new Map<number, PreflightIssue[]>();
   for (const f of r.findings) {
+    if (shown.has(key(f))) continue;
     if (!byPid.has(f.pid)) byPid.set(f.pid, []);
     byPid.get(f.pid)!.push(f);
   }
@@ -52,6 +55,10 @@ export function renderPreflight(r: PreflightReport, color = false, warnings: str
     for (const f of fs) out.push(`    ${f.fd === undefined ? '' : `fd ${f.fd}: `}${f.message}`);
   }
   return out.join('\n') + '\n';
+}
+
+function key(i: PreflightIssue): string {
+  return `${i.pid}/${i.fd ?? ''}/${i.kind}/${i.message}`;
 }
 
 function where(i: PreflightIssue): string {

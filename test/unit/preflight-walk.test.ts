@@ -163,6 +163,7 @@ test('renderPreflight: verdict line, the dump command, blockers, findings by pro
   });
   assert.match(blocked, /^not dumpable: tree 10 \(2 processes\): 1 blocker no option fixes\n/);
   assert.match(blocked, /blockers:\n {2}pid 10 fd 5: an io_uring instance/);
+  assert.equal(blocked.match(/an io_uring instance/g)?.length, 1, 'a blocker is shown once');
 
   const ok = renderPreflight({ ...base, dumpable: true, options: [], findings: [], processes: base.processes.slice(0, 1) });
   assert.equal(ok, 'dumpable: tree 10 (1 process), no extra options needed\n');
