@@ -47,8 +47,11 @@ class Reader {
     return this.fail('varint longer than 10 bytes');
   }
 
-  /** A full 64-bit varint as [lo, hi] unsigned 32-bit halves. */
-  varint64(): [number, number] {
+  lo = 0;
+  hi = 0;
+
+  /** A full 64-bit varint into this.lo / this.hi (unsigned 32-bit halves); no allocation. */
+  varint64(): void {
     const b = this.buf;
     let p = this.pos;
     let lo = 0;
@@ -63,7 +66,9 @@ class Reader {
       } else hi |= (c & 0x7f) << (7 * i - 32);
       if (c < 0x80) {
         this.pos = p;
-        return [lo >>> 0, hi >>> 0];
+        this.lo = lo >>> 0;
+        this.hi = hi >>> 0;
+        return;
       }
     }
     return this.fail('varint longer than 10 bytes');
@@ -77,6 +82,7 @@ class Reader {
     return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
   }
 
+  /** A length-delimited value: [start, end). */
   bytes(): [number, number] {
     const len = this.varint32() >>> 0;
     const start = this.pos;
@@ -112,12 +118,12 @@ function readScalar(r: Reader, f: FieldInfo, depth: number): unknown {
     case 'uint32': return r.varint32() >>> 0;
     case 'int32': case 'enum': return r.varint32() | 0;
     case 'sint32': { const v = r.varint32() >>> 0; return (v >>> 1) ^ -(v & 1); }
-    case 'bool': { const [lo, hi] = r.varint64(); return lo !== 0 || hi !== 0; }
-    case 'uint64': { const [lo, hi] = r.varint64(); return toBig(lo, hi); }
-    case 'int64': { const [lo, hi] = r.varint64(); return toBigSigned(lo, hi); }
+    case 'bool': r.varint64(); return r.lo !== 0 || r.hi !== 0;
+    case 'uint64': r.varint64(); return toBig(r.lo, r.hi);
+    case 'int64': r.varint64(); return toBigSigned(r.lo, r.hi);
     case 'sint64': {
-      const [lo, hi] = r.varint64();
-      const v = toBig(lo, hi);
+      r.varint64();
+      const v = toBig(r.lo, r.hi);
       return (v >> 1n) ^ -(v & 1n);
     }
     case 'fixed32': return r.fixed32();
@@ -145,11 +151,47 @@ function readScalar(r: Reader, f: FieldInfo, depth: number): unknown {
   }
 }
 
-function decodeRange(type: MessageType, buf: Uint8Array, start: number, end: number, depth: number): Entry {
-  if (depth > MAX_DEPTH) throw new WireError('messages nested too deeply', start);
+/** Decode the field whose key was just read; the generic path (and the generated decoders' fallback). */
+function decodeField(type: MessageType, r: Reader, out: Entry, key: number, fieldStart: number, depth: number): void {
+  const buf = r.buf;
+  const id = key >>> 3;
+  const wt = key & 7;
+  if (id === 0) r.fail('field number 0', fieldStart);
+  const f = id < type.byNumber.length ? type.byNumber[id] : type.byId.get(id);
+  if (!f || (wt !== f.wireType && !(f.repeated && wt === 2 && f.wireType !== 2))) {
+    r.skip(wt, fieldStart);
+    (out[UNKNOWN_FIELDS] ??= []).push(Buffer.from(buf.subarray(fieldStart, r.pos)));
+    return;
+  }
+  if (f.repeated) {
+    let arr = out[f.name] as unknown[] | undefined;
+    if (!arr) out[f.name] = arr = [];
+    if (wt === 2 && f.wireType !== 2) {
+      // packed
+      const [s, e] = r.bytes();
+      const sub = new Reader(buf, s, e);
+      while (sub.pos < e) arr.push(readScalar(sub, f, depth));
+    } else arr.push(readScalar(r, f, depth));
+  } else if (f.kind === 'message' && out[f.name] !== undefined) {
+    // a repeated occurrence of a singular message merges into the first
+    const [s, e] = r.bytes();
+    Object.assign(out[f.name] as Entry, decodeRange(f.messageType!, buf, s, e, depth + 1));
+  } else out[f.name] = readScalar(r, f, depth);
+}
+
+/** Required fields present, keys in field-number order. */
+function finish(type: MessageType, out: Entry, ordered: boolean, start: number): Entry {
+  for (const f of type.required) if (out[f.name] === undefined) throw new WireError(`missing required field ${type.name}.${f.name}`, start);
+  if (ordered) return out;
+  const sorted: Entry = {};
+  for (const f of type.fields) if (out[f.name] !== undefined) sorted[f.name] = out[f.name];
+  if (out[UNKNOWN_FIELDS]) sorted[UNKNOWN_FIELDS] = out[UNKNOWN_FIELDS];
+  return sorted;
+}
+
+function decodeGeneric(type: MessageType, buf: Uint8Array, start: number, end: number, depth: number): Entry {
   const r = new Reader(buf, start, end);
   const out: Entry = {};
-  let unknown: Buffer[] | undefined;
   let ordered = true;
   let lastId = 0;
   while (r.pos < end) {
@@ -158,40 +200,16 @@ function decodeRange(type: MessageType, buf: Uint8Array, start: number, end: num
     let key: number;
     if (b0 < 0x80) { key = b0; r.pos = fieldStart + 1; } else key = r.varint32() >>> 0;
     const id = key >>> 3;
-    const wt = key & 7;
-    if (id === 0) r.fail('field number 0', fieldStart);
-    const f = id < type.byNumber.length ? type.byNumber[id] : type.byId.get(id);
-    if (!f || (wt !== f.wireType && !(f.repeated && wt === 2 && f.wireType !== 2))) {
-      r.skip(wt, fieldStart);
-      (unknown ??= []).push(Buffer.from(buf.subarray(fieldStart, r.pos)));
-      continue;
-    }
     if (id < lastId) ordered = false;
-    lastId = id;
-    if (f.repeated) {
-      let arr = out[f.name] as unknown[] | undefined;
-      if (!arr) out[f.name] = arr = [];
-      if (wt === 2 && f.wireType !== 2) {
-        // packed
-        const [s, e] = r.bytes();
-        const sub = new Reader(buf, s, e);
-        while (sub.pos < e) arr.push(readScalar(sub, f, depth));
-      } else arr.push(readScalar(r, f, depth));
-    } else if (f.kind === 'message' && out[f.name] !== undefined) {
-      // a repeated occurrence of a singular message merges into the first
-      const [s, e] = r.bytes();
-      Object.assign(out[f.name] as Entry, decodeRange(f.messageType!, buf, s, e, depth + 1));
-    } else out[f.name] = readScalar(r, f, depth);
+    else lastId = id;
+    decodeField(type, r, out, key, fieldStart, depth);
   }
-  for (const f of type.required) if (out[f.name] === undefined) throw new WireError(`missing required field ${type.name}.${f.name}`, start);
-  if (!ordered) {
-    const sorted: Entry = {};
-    for (const f of type.fields) if (out[f.name] !== undefined) sorted[f.name] = out[f.name];
-    if (unknown) sorted[UNKNOWN_FIELDS] = unknown;
-    return sorted;
-  }
-  if (unknown) out[UNKNOWN_FIELDS] = unknown;
-  return out;
+  return finish(type, out, ordered, start);
+}
+
+function decodeRange(type: MessageType, buf: Uint8Array, start: number, end: number, depth: number): Entry {
+  if (depth > MAX_DEPTH) throw new WireError('messages nested too deeply', start);
+  return decodeGeneric(type, buf, start, end, depth);
 }
 
 /** Decode one message occupying buf[start, end). Throws WireError on malformed input. */
