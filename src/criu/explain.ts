@@ -209,6 +209,25 @@ const RULES: Rule[] = [
   },
   {
     action: 'restore',
+    re: /Can't bind inet socket \(id \d+\): Address already in use/,
+    explain: () => ({
+      cause: 'a port the tree was listening on is taken by another process now',
+      fix: 'free the port before restoring (`ss -ltnp` shows who holds it)',
+    }),
+  },
+  {
+    action: 'restore',
+    re: /Can't open file (\S+) on restore: No such file or directory/,
+    explain: (m) => {
+      const path = m[1].startsWith('/') ? m[1] : `/${m[1]}`;
+      return {
+        cause: `a file the tree had open (${path}) does not exist any more`,
+        fix: `put the file back at ${path} before restoring`,
+      };
+    },
+  },
+  {
+    action: 'restore',
     re: /Can't fork for (\d+): File exists/,
     explain: (m) => ({
       cause: `pid ${m[1]} is taken (the original process still runs, or has not been reaped yet)`,

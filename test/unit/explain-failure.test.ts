@@ -226,6 +226,27 @@ test('restore: pid taken, TCP in image, external unix socket, refused reconnect'
   assert.match(refused?.cause ?? '', /not listening/);
 });
 
+test('restore: a port taken, a file gone (default log level, no timestamps)', () => {
+  const port = explainFailure({
+    action: 'restore',
+    log: [
+      " 21513: Error (criu/sk-inet.c:1059): inet: Can't bind inet socket (id 6): Address already in use",
+      ' 21513: Error (criu/files.c:1221): Unable to open fd=3 id=0x6',
+      'Error (criu/cr-restore.c:2331): Restoring FAILED.',
+    ].join('\n'),
+  });
+  assert.match(port?.cause ?? '', /port .* taken/);
+  const gone = explainFailure({
+    action: 'restore',
+    log: [
+      " 21659: Error (criu/files-reg.c:2353): Can't open file tmp/pf/victim on restore: No such file or directory",
+      " 21659: Error (criu/files-reg.c:2267): Can't open file tmp/pf/victim: No such file or directory",
+    ].join('\n'),
+  });
+  assert.equal(gone?.cause, 'a file the tree had open (/tmp/pf/victim) does not exist any more');
+  assert.equal(stripLogPrefix(" 21513: Error (criu/sk-inet.c:1059): inet: Can't bind"), "inet: Can't bind");
+});
+
 test('dump-only rules do not fire on restore logs and vice versa', () => {
   const e = explainFailure({ action: 'restore', log: log('(00.044269) Error (criu/sk-inet.c:200): inet: Connected TCP socket, consider using --tcp-established option.') });
   assert.equal(e?.options, undefined);
