@@ -80,14 +80,13 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
   const imagesDir = join(staging.dir, 'images');
   const leaveRunning = Boolean(opts.leaveRunning);
   let pids: number[] = [];
-  const networkLock = opts.networkLock ?? (await needlessNetworkLock(pid, opts) ? 'skip' : undefined);
   try {
     const t0 = performance.now();
     let d;
     try {
       // no abort signal here: CRIU finishes its short copy, then we resume the tree below
       const { signal: _signal, force: _force, ...dumpOpts } = opts;
-      d = await dump(pid, imagesDir, { ...dumpOpts, networkLock, leaveRunning, leaveStopped: !leaveRunning });
+      d = await dump(pid, imagesDir, { ...dumpOpts, leaveRunning, leaveStopped: !leaveRunning });
     } catch (e) {
       throw keepLog(e, imagesDir);
     }
@@ -108,7 +107,7 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
         criuVersion: findCriu({ criu: opts.criu }).version,
         tree,
         stats,
-        dumpOptions: dumpOptionsOf({ ...opts, networkLock }),
+        dumpOptions: dumpOptionsOf(opts),
       }, opts);
       const writeMs = performance.now() - t1;
       if (!leaveRunning) signalAll(pids, 'SIGKILL');
@@ -184,23 +183,6 @@ function checkOutput(out: ArchiveOutput, opts: DumpToArchiveOptions): void {
     throw new CryoError('FAILED', `cannot write into ${dirname(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
       hint: 'pass a path in an existing, writable directory to -o', cause: e,
     });
-  }
-}
-
-/**
- * CRIU's nftables network lock costs 150-300 ms of frozen time here even for trees without TCP
- * connections; it protects only established TCP connections (--tcp-established) and trees in their
- * own network namespace. Skip it otherwise (CRIU's iptables method does nothing in that case either).
- */
-async function needlessNetworkLock(pid: number, opts: DumpToArchiveOptions): Promise<boolean> {
-  if (opts.tcpEstablished) return false;
-  const { readlinkSync } = await import('node:fs');
-  const { resolveDumpTarget } = await import('../criu/pidns.js');
-  try {
-    const root = opts.noPidnsRoot ? pid : resolveDumpTarget(pid).root;
-    return readlinkSync(`/proc/${root}/ns/net`) === readlinkSync('/proc/self/ns/net');
-  } catch {
-    return false;
   }
 }
 

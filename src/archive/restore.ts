@@ -33,15 +33,12 @@ export async function restoreFromArchive(input: ArchiveInput, opts: RestoreFromA
     const report = await extractArchive(input, dir, { progress: opts.progress, signal: opts.signal });
     const extractMs = performance.now() - t0;
     if (opts.signal?.aborted) throw new CryoError('FAILED', 'interrupted before the restore', { hint: 'nothing was restored' });
-    // restore with the network lock method the dump used (see dumpToArchive), unless told otherwise
-    const dumpedLock = report.manifest.dumpOptions?.networkLock;
-    const networkLock = opts.networkLock ?? (dumpedLock === 'skip' ? 'skip' : undefined);
     const t1 = performance.now();
     let r: RestoreResult;
     try {
       // no abort signal: a restore is short and must not be cut in half
       const { signal: _signal, progress: _progress, ...restoreOpts } = opts;
-      r = await restore(dir, { ...restoreOpts, networkLock });
+      r = await restore(dir, restoreOpts);
     } catch (e) {
       throw keepRestoreLog(e, dir);
     }
