@@ -111,6 +111,11 @@ describe('crit differential', { timeout: 180_000 }, () => {
         assert.equal(mine.stdout, await crit(critPath, args), `cryo ${args.join(' ')} differs from crit`);
       }
     }
+    for (const f of ['pipes-data.img', 'sk-queues.img', 'ipcns-msg-9.img', 'ghost-file-1.img']) {
+      const path = join(tree.dir, readdirSync(tree.dir).find((x) => x.startsWith(f.replace(/-9\.img$|\.img$/, '')))!);
+      const mine = await cli(['show', '--nopl', path]);
+      assert.equal(mine.stdout, await crit(critPath, ['show', '--nopl', path]), `cryo show --nopl ${path} differs from crit`);
+    }
     const tcp = readdirSync(tree.dir).find((x) => x.startsWith('tcp-stream-'))!;
     assert.equal((await cli(['info', join(tree.dir, tcp)])).stdout, '{\n    "magic": "TCP_STREAM",\n    "count": 1\n}\n');
     const json = join(tree.base, 'core.json');
