@@ -1,7 +1,7 @@
 // Benchmark: decode the mm image of a process with 20,000 mappings with `cryo decode` and with
 // `crit decode` (whole CLI calls, startup included), in one run; prints the ratio.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findCriu } from '../src/criu/find.js';
@@ -15,17 +15,30 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function time(cmd: string, args: string[]): number {
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+interface Sample { wall: number; cpu: number }
+
+/** One whole CLI call: wall time, and CPU time (user+sys, from GNU time) which load on a shared machine disturbs less. */
+function time(cmd: string, args: string[]): Sample {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const r = GNU_TIME
+    ? spawnSync(GNU_TIME, ['-f', '@@%U %S', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28, encoding: 'utf8' })
+    : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28, encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return ms;
+  const m = /@@([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN };
 }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
+}
+
+function measure(cmd: string, args: string[], runs: number): Sample {
+  const xs = Array.from({ length: runs }, () => time(cmd, args));
+  return { wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)) };
 }
 
 async function main(): Promise<void> {
@@ -55,23 +68,30 @@ async function main(): Promise<void> {
     const mm = join(dir, readdirSync(dir).find((f) => f.startsWith('mm-'))!);
     const json = join(base, 'out.json');
     console.log(`mm image: ${statSync(mm).size} bytes, ${MAPPINGS} mappings requested`);
+    const pstree = join(dir, 'pstree.img');
+    const runs = Number(process.env.RUNS ?? 7);
+    // startup: the same command on a one-entry image
+    const cryoStart = measure(process.execPath, [cliPath, 'decode', '-i', pstree, '-o', json], runs);
+    const critStart = measure(crit, ['decode', '-i', pstree, '-o', json], runs);
+    console.log(`startup (decode of a 1-entry image): cryo ${cryoStart.wall.toFixed(0)} ms wall / ${cryoStart.cpu.toFixed(0)} ms cpu, crit ${critStart.wall.toFixed(0)} ms wall / ${critStart.cpu.toFixed(0)} ms cpu`);
     for (const pretty of [false, true]) {
       const p = pretty ? ['--pretty'] : [];
       const cryoArgs = [cliPath, 'decode', ...p, '-i', mm, '-o', json];
       const critArgs = ['decode', ...p, '-i', mm, '-o', json];
       time(process.execPath, cryoArgs); // warm the page cache
-      const cryoMs: number[] = [];
-      const critMs: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        cryoMs.push(time(process.execPath, cryoArgs));
-        critMs.push(time(crit, critArgs));
+      const a: Sample[] = [];
+      const b: Sample[] = [];
+      for (let i = 0; i < runs; i++) {
+        a.push(time(process.execPath, cryoArgs));
+        b.push(time(crit, critArgs));
       }
-      const a = median(cryoMs);
-      const b = median(critMs);
-      console.log(`decode${pretty ? ' --pretty' : ''}: cryo ${a.toFixed(0)} ms, crit ${b.toFixed(0)} ms (median of 5) -> cryo is ${(b / a).toFixed(1)}x faster`);
+      const ca = { wall: median(a.map((x) => x.wall)), cpu: median(a.map((x) => x.cpu)) };
+      const cb = { wall: median(b.map((x) => x.wall)), cpu: median(b.map((x) => x.cpu)) };
+      const label = `decode${pretty ? ' --pretty' : ''}`;
+      console.log(`${label}: cryo ${ca.wall.toFixed(0)} ms wall / ${ca.cpu.toFixed(0)} ms cpu, crit ${cb.wall.toFixed(0)} ms wall / ${cb.cpu.toFixed(0)} ms cpu (median of ${runs})`);
+      console.log(`${label}: whole CLI call, cryo is ${(cb.wall / ca.wall).toFixed(1)}x faster (wall), ${(cb.cpu / ca.cpu).toFixed(1)}x (cpu)`);
+      console.log(`${label}: the decoding work alone (minus each tool's startup), cryo is ${((cb.cpu - critStart.cpu) / Math.max(1, ca.cpu - cryoStart.cpu)).toFixed(1)}x faster (cpu)`);
     }
-    const startup = median([0, 1, 2].map(() => time(process.execPath, [cliPath, '--help'])));
-    console.log(`cryo startup (--help): ${startup.toFixed(0)} ms`);
   } finally {
     if (pid !== undefined) {
       try {
