@@ -293,10 +293,10 @@ function explainExternalUnix(log: string): Omit<Explanation, 'line'> {
   const all = [...log.matchAll(LINE)];
   const stream = all.filter((m) => m[1] !== 'Dumping extern' && m[4] !== '2').pop();
   if (stream) {
-    const [, , outerIno, ino, , name] = stream;
+    const [, , outerIno, ino, type, name] = stream;
     const where = name ? ` (${name})` : ` (socket ${outerIno})`;
     return {
-      cause: `a unix stream socket of the tree (inode ${ino}) is connected to a server outside the tree${where}`,
+      cause: `a unix ${type === '5' ? 'seqpacket' : 'stream'} socket of the tree (inode ${ino}) is connected to a server outside the tree${where}`,
       fix: `mark it external: --external unix[${ino}] (restore then needs --ext-unix-sk with the server listening)`,
       options: ['--external', `unix[${ino}]`],
     };

@@ -162,6 +162,20 @@ const CASES: Case[] = [
     findings: ['unix-external'],
   },
   {
+    name: 'a unix seqpacket socket connected to a server outside the tree',
+    start: async (prog, dir) => {
+      const path = join(dir, 'seq.sock');
+      const server = startDetached(prog, ['seqpacket-server', path]);
+      await waitFor(() => existsSync(path), 'seqpacket server');
+      const pid = startDetached(prog, ['seqpacket-client', path]);
+      await waitFor(() => hasFd(pid, /^socket:/), 'seqpacket client connected');
+      return { pid, kill: [pid, server] };
+    },
+    dumpable: false,
+    options: (o) => o.length === 2 && o[0] === '--external' && /^unix\[\d+\]$/.test(o[1]),
+    cause: /unix seqpacket socket of the tree .* connected to a server outside/,
+  },
+  {
     name: 'a unix datagram socket connected to a socket outside the tree',
     start: async (prog, dir) => {
       const path = join(dir, 'dgram.sock');
