@@ -103,6 +103,17 @@ const CASES: Case[] = [
     findings: ['tcp-listen'],
   },
   {
+    name: 'a connected UDP socket',
+    start: async (prog) => {
+      const pid = startDetached(prog, ['udp']);
+      await waitFor(() => hasFd(pid, /^socket:/), 'udp socket');
+      return { pid, kill: [pid] };
+    },
+    dumpable: true,
+    options: [],
+    findings: ['udp'],
+  },
+  {
     name: 'a TCP connection to a server outside the tree',
     start: async (prog, dir) => {
       const portFile = join(dir, 'port');
