@@ -13,7 +13,7 @@ export interface JsonOptions {
 
 // ------------------------------------------------------------------ renderings crit applies
 
-const FLAG_MAPS: Record<string, [string, number][]> = {
+export const FLAG_MAPS: Record<string, [string, number][]> = {
   'mmap.prot': [['PROT_READ', 0x1], ['PROT_WRITE', 0x2], ['PROT_EXEC', 0x4]],
   'mmap.flags': [['MAP_SHARED', 0x1], ['MAP_PRIVATE', 0x2], ['MAP_DROPPABLE', 0x08], ['MAP_ANON', 0x20], ['MAP_GROWSDOWN', 0x0100]],
   'mmap.status': [
@@ -33,7 +33,7 @@ const FLAG_MAPS: Record<string, [string, number][]> = {
   'seals.flags': [['F_SEAL_SEAL', 0x1], ['F_SEAL_SHRINK', 0x2], ['F_SEAL_GROW', 0x4], ['F_SEAL_WRITE', 0x8], ['F_SEAL_FUTURE_WRITE', 0x10]],
 };
 
-const DICT_MAPS: Record<string, Record<string, Record<number, string>>> = {
+export const DICT_MAPS: Record<string, Record<string, Record<number, string>>> = {
   gen: { task_state: { 1: 'Alive', 3: 'Zombie', 6: 'Stopped' } },
   sk: {
     family: { 1: 'UNIX', 2: 'INET', 10: 'INET6', 16: 'NETLINK', 17: 'PACKET' },
@@ -43,9 +43,9 @@ const DICT_MAPS: Record<string, Record<string, Record<number, string>>> = {
   },
 };
 
-const hex = (v: number | bigint): string => (v < 0 ? `-0x${(-BigInt(v)).toString(16)}` : `0x${v.toString(16)}`);
+export const hex = (v: number | bigint): string => (v < 0 ? `-0x${(-BigInt(v)).toString(16)}` : `0x${v.toString(16)}`);
 
-function mapFlags(value: number | bigint, map: [string, number][]): string {
+export function mapFlags(value: number | bigint, map: [string, number][]): string {
   if (typeof value === 'number' && value >= 0 && value <= 0xffffffff) {
     let n = value;
     let names = '';
@@ -70,7 +70,7 @@ function mapFlags(value: number | bigint, map: [string, number][]): string {
   return names.join(' | ');
 }
 
-function decodeDev(f: FieldInfo, value: number | bigint): string {
+export function decodeDev(f: FieldInfo, value: number | bigint): string {
   const v = BigInt(value);
   if (f.opts.odev) {
     // glibc's major()/minor()
@@ -327,7 +327,7 @@ export function payloadSize(magic: string, e: Entry): number {
 // ------------------------------------------------------------------ serializer (Python json.dump)
 // ensure_ascii makes the output pure ASCII, so it is written straight into a byte buffer.
 
-class Out {
+export class Out {
   buf: Buffer;
   len = 0;
   constructor(size = 1 << 16) {
@@ -428,7 +428,7 @@ function pyFloatRepr(v: number): string {
 }
 
 const INDENTS: string[] = [];
-function nl(level: number): string {
+export function nl(level: number): string {
   return (INDENTS[level] ??= `\n${'    '.repeat(level)}`);
 }
 
@@ -470,7 +470,7 @@ export function stringifyJson(v: unknown, pretty = false): string {
 }
 
 const KEYS = new WeakMap<FieldInfo, string>();
-function keyOf(f: FieldInfo): string {
+export function keyOf(f: FieldInfo): string {
   let k = KEYS.get(f);
   if (k === undefined) KEYS.set(f, (k = `${quote(f.name)}: `));
   return k;
@@ -480,13 +480,13 @@ function keyOf(f: FieldInfo): string {
 const OPENS: string[] = [];
 const COMMAS: string[] = [];
 /** what starts the next key at this nesting level: '{' or ',' plus the newline and indent when pretty */
-function sepOf(first: boolean, pretty: boolean, level: number): string {
+export function sepOf(first: boolean, pretty: boolean, level: number): string {
   if (!pretty) return first ? '{' : ', ';
   return first ? (OPENS[level] ??= `{${nl(level + 1)}`) : (COMMAS[level] ??= `,${nl(level + 1)}`);
 }
 
 /** Write one scalar as crit renders it; false (and nothing written) for what crit would not list. */
-function writeScalar(o: Out, f: FieldInfo, v: unknown, pretty: boolean, isHex: boolean): void {
+export function writeScalar(o: Out, f: FieldInfo, v: unknown, pretty: boolean, isHex: boolean): void {
   switch (f.kind) {
     case 'bytes':
       if (f.opts.conv === 'unix_name') o.str(quopriEncode(v as Buffer));

@@ -18,7 +18,7 @@ export type Entry = Record<string, unknown> & { [UNKNOWN_FIELDS]?: Buffer[] };
 const utf8 = new TextDecoder('utf-8');
 const MAX_DEPTH = 64;
 
-class Reader {
+export class Reader {
   pos: number;
   constructor(readonly buf: Uint8Array, start: number, readonly end: number) {
     this.pos = start;
@@ -113,7 +113,7 @@ function toBigSigned(lo: number, hi: number): bigint {
   return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
 }
 
-function readScalar(r: Reader, f: FieldInfo, depth: number): unknown {
+export function readScalar(r: Reader, f: FieldInfo, depth: number): unknown {
   switch (f.kind) {
     case 'uint32': return r.varint32() >>> 0;
     case 'int32': case 'enum': return r.varint32() | 0;

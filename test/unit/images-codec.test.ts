@@ -6,6 +6,7 @@ import {
   decodeImage, encodeImage, imageFromJson, imageToJson, iterateEntries, iterateImage, parseJson, setJsonWriterForTests, stringifyJson,
   UNKNOWN_FIELDS, type Entry, type Image,
 } from '../../src/images/index.js';
+import { transcodeToJson } from '../../src/images/transcode.js';
 import { imageFixtures } from '../helpers/images-fixtures.js';
 
 const fixtures = imageFixtures();
@@ -17,6 +18,11 @@ function chunked(buf: Buffer, size: number): Readable {
 }
 
 describe('real images', () => {
+  it('goes straight from bytes to JSON for the plain image types', () => {
+    const direct = fixtures.filter((f) => transcodeToJson(f.bytes, { name: f.name }) !== undefined).map((f) => f.name.replace(/[-.\d]+(img)?$/, ''));
+    for (const t of ['core', 'mm', 'pagemap', 'files', 'pstree', 'inventory', 'stats-dump']) assert.ok(direct.includes(t), `${t} not transcoded directly (${direct})`);
+  });
+
   it('has the fixtures', () => {
     assert.ok(fixtures.length >= 25, `only ${fixtures.length} fixtures`);
   });
@@ -35,6 +41,11 @@ describe('real images', () => {
           const img = decodeImage(fx.bytes, { name: fx.name });
           assert.equal(`${imageToJson(img)}\n`, fx.critJson);
           assert.equal(`${imageToJson(img, { pretty: true })}\n`, fx.critPretty);
+          // the direct bytes-to-JSON path agrees where it applies
+          for (const pretty of [false, true]) {
+            const direct = transcodeToJson(fx.bytes, { name: fx.name, pretty });
+            if (direct) assert.equal(`${direct.toString('latin1')}\n`, pretty ? fx.critPretty : fx.critJson);
+          }
           // the generic reference writer agrees with the generated ones
           setJsonWriterForTests('generic');
           try {

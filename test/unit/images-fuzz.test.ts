@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CryoError } from '../../src/errors.js';
 import { decodeImage, encodeImage, imageFromJson, imageToJson } from '../../src/images/index.js';
+import { transcodeToJson } from '../../src/images/transcode.js';
 import { imageFixtures, prng } from '../helpers/images-fixtures.js';
 
 function mutate(src: Buffer, rnd: () => number): Buffer {
@@ -41,9 +42,13 @@ describe('fuzz', () => {
       const fx = fixtures[i % fixtures.length];
       const input = mutate(fx.bytes, rnd);
       let img;
+      const direct = transcodeToJson(input, { name: fx.name, maxEntrySize: 1 << 20, pretty: i % 2 === 1 });
       try {
         img = decodeImage(input, { name: fx.name, maxEntrySize: 1 << 20, maxPayloadSize: 1 << 20 });
+        // where the direct path answers, it answers what decode-then-render does
+        if (direct) assert.equal(direct.toString('latin1'), imageToJson(img, { pretty: i % 2 === 1 }), `iteration ${i} (${fx.name}): direct JSON differs`);
       } catch (e) {
+        assert.equal(direct, undefined, `iteration ${i} (${fx.name}): the direct path accepted what decoding refuses`);
         if (!(e instanceof CryoError) || e.code !== 'BAD_IMAGE') {
           assert.fail(`iteration ${i} (${fx.name}): ${e instanceof Error ? e.stack : e}`);
         }

@@ -17,8 +17,12 @@ export function register(program: Command): void {
       if (o.maxEntrySize !== undefined && !(Number.isInteger(o.maxEntrySize) && o.maxEntrySize > 0)) {
         throw usageError('--max-entry-size: expected a positive number of bytes');
       }
+      const { transcodeToJson } = await import('../../images/transcode.js');
       const buf = await readInput(o.in);
-      const img = decodeImage(buf, { name: o.in ?? '<stdin>', maxEntrySize: o.maxEntrySize });
-      writeOutput(o.out, imageToJsonBuffer(img, { pretty: o.pretty }), '\n');
+      const name = o.in ?? '<stdin>';
+      // plain images go straight from bytes to JSON; everything else (and every error) the general way
+      const fast = transcodeToJson(buf, { name, pretty: o.pretty, maxEntrySize: o.maxEntrySize });
+      const json = fast ?? imageToJsonBuffer(decodeImage(buf, { name, maxEntrySize: o.maxEntrySize }), { pretty: o.pretty });
+      writeOutput(o.out, json, '\n');
     });
 }
