@@ -105,6 +105,7 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
   if ((kind === 'checkpoint' || kind === 'incomplete') && !opts.force) {
     throw new CryoError('EXISTS', `${dir} already holds a checkpoint`, { hint: 'pass --force to replace it, or dump into another directory' });
   }
+  const criu = findCriu({ criu: opts.criu });
   const parent = dirname(dir);
   try {
     mkdirSync(parent, { recursive: true });
@@ -118,7 +119,6 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     throw new CryoError('FAILED', `cannot write next to ${dir}: ${(e as Error).message}`, { hint: 'pass a writable path to -D', cause: e });
   }
 
-  const criu = findCriu({ criu: opts.criu });
   const netns = ownNetns(target.root);
   const req = {
     type: 'DUMP' as const,
@@ -169,8 +169,17 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
       ...(opts.manageCgroups ? { manageCgroups: opts.manageCgroups } : {}),
     },
   };
-  writeFileSync(join(tmp, MARKER), `${JSON.stringify(meta, null, 2)}\n`);
-  placeDir(tmp, dir, kind);
+  try {
+    writeFileSync(join(tmp, MARKER), `${JSON.stringify(meta, null, 2)}\n`);
+    placeDir(tmp, dir, kind);
+  } catch (e) {
+    // CRIU's images are complete: keep them where they are rather than lose the tree
+    throw new CryoError('FAILED', `cannot move the checkpoint into ${dir}: ${(e as Error).message}`, {
+      hint: `the complete images are in ${tmp}${leftRunning(opts) ? '' : ' (the tree has ended)'}; restore from there or move them`,
+      cause: e,
+      details: { imagesDir: tmp },
+    });
+  }
   rmSync(`${dir}.dump-failed.log`, { force: true });
   const stats = readStats(dir).dump;
   const alive = readProc(target.root);
@@ -183,6 +192,10 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     log: join(dir, 'dump.log'),
     running: Boolean(alive && alive.state !== 'Z'),
   };
+}
+
+function leftRunning(opts: DumpOptions): boolean {
+  return Boolean(opts.leaveRunning || opts.leaveStopped);
 }
 
 /** True when PID's network namespace differs from ours (CRIU then dumps it and locks its network). */

@@ -1,8 +1,8 @@
 // Restores a checkpoint detached. Trees dumped from cryo's PID namespace come back in a fresh
 // namespace (no pid can collide); bare trees get their original pids, so cryo first waits for
 // zombies that still hold them (pid 1 may reap late) and names a pid held by a live process.
-import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { callCriu, failureFromCriu, type CriuCallHooks } from './call.js';
 import { classifyDir, readMeta } from './dump.js';
@@ -43,7 +43,8 @@ export function assertCheckpoint(dir: string): void {
   if (kind === 'not-dir') throw new CryoError('NOT_FOUND', `no checkpoint at ${dir}: not a directory`, { hint });
   if (kind === 'empty') throw new CryoError('NOT_FOUND', `no checkpoint at ${dir}: the directory is empty`, { hint });
   if (kind === 'other') throw new CryoError('NOT_FOUND', `no checkpoint at ${dir}: it holds no CRIU images`, { hint });
-  if (kind === 'incomplete' || /\.cryo-tmp-/.test(dir)) {
+  // cryo's temp dirs hold a finished checkpoint only once cryo.json is written (after CRIU succeeded)
+  if (kind === 'incomplete' || (/\.cryo-tmp-/.test(basename(dir)) && !existsSync(join(dir, 'cryo.json')))) {
     throw new CryoError('BAD_IMAGE', `the checkpoint at ${dir} is incomplete (no inventory.img)`, {
       hint: 'the dump that wrote it did not finish; dump again',
     });
