@@ -35,7 +35,7 @@ describe('fuzz', () => {
   it('mutated images decode or fail with BAD_IMAGE, never crash', () => {
     const rnd = prng(0xc0ffee);
     const fixtures = imageFixtures();
-    const iterations = 6000;
+    const iterations = 20000;
     let decoded = 0;
     let rejected = 0;
     for (let i = 0; i < iterations; i++) {
@@ -74,5 +74,32 @@ describe('fuzz', () => {
       }
     }
     assert.ok(decoded > 100 && rejected > 100, `decoded ${decoded}, rejected ${rejected}`);
+  });
+
+  it('mutated JSON encodes or fails with BAD_IMAGE, never crashes', () => {
+    const rnd = prng(0xbadc0de);
+    const texts = imageFixtures().flatMap((f) => (f.critJson ? [f.critJson, f.critPretty!] : []));
+    const alphabet = '{}[]":,0123456789-xabcdefINFinity.e "\\\n';
+    let encoded = 0;
+    for (let i = 0; i < 3000; i++) {
+      const src = texts[i % texts.length];
+      const chars = [...src];
+      const n = 1 + Math.floor(rnd() * 4);
+      for (let k = 0; k < n; k++) {
+        const at = Math.floor(rnd() * chars.length);
+        const op = Math.floor(rnd() * 3);
+        const c = alphabet[Math.floor(rnd() * alphabet.length)];
+        if (op === 0) chars[at] = c;
+        else if (op === 1) chars.splice(at, 1);
+        else chars.splice(at, 0, c);
+      }
+      try {
+        encodeImage(imageFromJson(chars.join(''), 'fuzz.json'));
+        encoded++;
+      } catch (e) {
+        if (!(e instanceof CryoError) || e.code !== 'BAD_IMAGE') assert.fail(`iteration ${i}: ${e instanceof Error ? e.stack : e}`);
+      }
+    }
+    assert.ok(encoded > 50, `only ${encoded} mutated texts encoded`);
   });
 });
