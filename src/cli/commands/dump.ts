@@ -23,6 +23,24 @@ export interface DumpCliOptions {
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
+/** Runs `fn` with SIGINT/SIGTERM/SIGHUP held back; afterwards the exit status says which came. */
+export async function deferSignals<T>(fn: () => Promise<T>): Promise<T> {
+  let got: NodeJS.Signals | undefined;
+  const codes: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!got) process.stderr.write(`cryo: ${sig} received; finishing first so that nothing is lost\n`);
+    got = sig;
+  };
+  const sigs = Object.keys(codes) as NodeJS.Signals[];
+  for (const s of sigs) process.on(s, onSignal);
+  try {
+    return await fn();
+  } finally {
+    for (const s of sigs) process.off(s, onSignal);
+    if (got) process.exitCode = 128 + (codes[got] ?? 0);
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('dump')
@@ -65,7 +83,9 @@ export function register(program: Command): void {
         force: o.force,
       };
       const { dump } = await import('../../criu/dump.js');
-      const r = await dump(pid, dir, opts);
+      // an interrupted cryo would leave CRIU's finished images without cryo.json (and the tree ended):
+      // let the dump finish, then exit with the signal's status
+      const r = await deferSignals(() => dump(pid, dir, opts));
       if (o.json) {
         printJson({ pid: r.pid, rootPid: r.rootPid, dir: r.dir, wallMs: r.wallMs, running: r.running, log: r.log, stats: r.stats ?? null });
       } else {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parseCgroupMode, parseLogLevel, parseNetworkLock } from '../../criu/options.js';
 import { usageError } from '../../errors.js';
 import { printJson } from '../output.js';
+import { deferSignals } from './dump.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -48,7 +49,7 @@ export function register(program: Command): void {
         pidWaitMs: Number(o.pidWait),
       };
       const { restore } = await import('../../criu/restore.js');
-      const r = await restore(o.imagesDir, opts);
+      const r = await deferSignals(() => restore(o.imagesDir!, opts));
       if (o.json) printJson({ pid: r.pid, rootPid: r.rootPid, dir: r.dir, wallMs: r.wallMs, pidns: r.pidns, log: r.log, stats: r.stats ?? null });
       else process.stdout.write(`${r.pid}\n`);
     });
