@@ -1,6 +1,6 @@
 // Builds real CRIU images of a diverse process tree for the codec's differential tests:
 // compiles test/fixtures/images/tree.c, starts it detached in its own session and IPC namespace,
-// dumps it with criu (TCP established, nftables lock), restores it for stats-restore, ends it by pid.
+// dumps it with criu (TCP established, nftables lock, file locks), restores it for stats-restore, ends it by pid.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,7 +71,7 @@ export async function dumpDiverseTree(criu: string): Promise<DumpedTree> {
     }
     const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
     started.push(...kids);
-    const net = ['--tcp-established', '--network-lock', 'nftables'];
+    const net = ['--tcp-established', '--network-lock', 'nftables', '--file-locks'];
     const d = spawnSync(criu, ['dump', '-t', String(pid), '-D', dir, '--shell-job', ...net, '-o', 'dump.log'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (d.status !== 0) throw new Error(`criu dump failed: ${tail(join(dir, 'dump.log'))}`);
     // our child: node reaps it, so its pid is free again for the restore

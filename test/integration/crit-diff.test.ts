@@ -86,7 +86,7 @@ describe('crit differential', { timeout: 180_000 }, () => {
     }));
     // the tree must really have produced the interesting image types
     for (const m of ['CORE', 'MM', 'PAGEMAP', 'FILES', 'PIPES_DATA', 'FIFO_DATA', 'SK_QUEUES', 'TCP_STREAM', 'GHOST_FILE',
-      'IPCNS_SHM', 'IPCNS_MSG', 'IPCNS_SEM', 'MEMFD_INODE', 'STATS', 'PSTREE', 'FDINFO', 'RAW']) {
+      'IPCNS_SHM', 'IPCNS_MSG', 'IPCNS_SEM', 'MEMFD_INODE', 'STATS', 'PSTREE', 'FDINFO', 'RAW', 'FILE_LOCKS', 'TTY_INFO', 'TTY_DATA']) {
       assert.ok(magics.has(m), `no ${m} image in the dump (got ${[...magics].sort().join(', ')})`);
     }
     if (tree.restored) assert.ok(files.includes('stats-restore'), 'no stats-restore after the restore');
