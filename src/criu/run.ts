@@ -73,7 +73,8 @@ let commandPrefix: string | undefined;
 function initCommandPrefix(): string {
   if (commandPrefix === undefined) {
     const parts: string[] = [];
-    if (spawnSync('env', ['--default-signal=INT', 'true'], { stdio: 'ignore' }).status === 0) parts.push('env --default-signal');
+    const env = which('env', { PATH: '/usr/bin:/bin' });
+    if (env && !/\s/.test(env) && spawnSync(env, ['--default-signal=INT', 'true'], { stdio: 'ignore' }).status === 0) parts.push(`${env} --default-signal`);
     const setsid = which('setsid', { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' });
     if (setsid && !/\s/.test(setsid)) parts.push(setsid);
     commandPrefix = parts.join(' ') || '-';
@@ -126,8 +127,9 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
     });
   }
   const unshare = pidns ? which('unshare', { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' }) : undefined;
-  if (pidns && !unshare) {
-    throw new CryoError('ENVIRONMENT', 'unshare (util-linux) is missing: cannot start the tree in its own PID namespace', {
+  const setsid = pidns ? which('setsid', { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' }) : undefined;
+  if (pidns && (!unshare || !setsid)) {
+    throw new CryoError('ENVIRONMENT', 'unshare or setsid (util-linux) is missing: cannot start the tree in its own PID namespace', {
       hint: 'install util-linux, or start it without a PID namespace (--no-pidns)',
     });
   }
@@ -140,7 +142,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
     }
   }
   const argv = pidns
-    ? [unshare!, ['--pid', '--fork', 'setsid', bash, '-c', INIT_SCRIPT, INIT_NAME, initCommandPrefix(), resolved!, ...args]]
+    ? [unshare!, ['--pid', '--fork', setsid!, bash, '-c', INIT_SCRIPT, INIT_NAME, initCommandPrefix(), resolved!, ...args]]
     : [bash, ['-c', PLAIN_SCRIPT, 'cryo-run', resolved!, ...args]];
   let child;
   try {
