@@ -16,6 +16,8 @@ export interface DumpedTree {
   dir: string;
   /** whether the restore (and so stats-restore) worked */
   restored: boolean;
+  /** whether the tree ran in its own network namespace (NETDEV, NETNS, raw ifaddr/route images) */
+  netns: boolean;
   /** pids still to end (restored tree), by pid */
   pids: number[];
   log: string;
@@ -57,8 +59,13 @@ export async function dumpDiverseTree(criu: string): Promise<DumpedTree> {
   if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr}`);
   const outPath = join(base, 'out');
   const out = openSync(outPath, 'w');
-  // detached: its own session; unshare --ipc execs the program in a fresh IPC namespace
-  const child = spawn('unshare', ['--ipc', bin, work], { detached: true, stdio: ['ignore', out, out] });
+  // detached: its own session; unshare execs the program in fresh IPC (and, with `ip` to bring up
+  // loopback, network and UTS) namespaces, so SysV IPC and network images are in the dump too
+  const ip = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].find((p) => existsSync(p));
+  const args = ip
+    ? ['--ipc', '--net', '--uts', '/bin/sh', '-c', `${ip} link set lo up && exec "$0" "$@"`, bin, work]
+    : ['--ipc', bin, work];
+  const child = spawn('unshare', args, { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   const pid = child.pid!;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -88,7 +95,7 @@ export async function dumpDiverseTree(criu: string): Promise<DumpedTree> {
       const pstree = readImage(join(dir, 'pstree.img'));
       for (const e of pstree.entries) pids.push(e.pid as number);
     }
-    return { base, dir, restored, pids, log: restored ? '' : tail(join(dir, 'restore.log')) };
+    return { base, dir, restored, netns: ip !== undefined, pids, log: restored ? '' : tail(join(dir, 'restore.log')) };
   } finally {
     killPids(started.filter(alive));
   }

@@ -59,7 +59,7 @@ describe('crit differential', { timeout: 180_000 }, () => {
       const img = decodeImage(orig, { name: f });
       magics.add(img.magic);
       if (img.magic === 'RAW') {
-        assert.ok(f.startsWith('pages-'), `${f} decoded as raw`);
+        assert.match(f, /^(pages|ifaddr|route6?|rule|ip6?tables|nftables)-\d+\.img$/, `${f} decoded as raw`);
         assert.deepEqual(encodeImage(img), orig);
         return;
       }
@@ -89,6 +89,7 @@ describe('crit differential', { timeout: 180_000 }, () => {
       'IPCNS_SHM', 'IPCNS_MSG', 'IPCNS_SEM', 'MEMFD_INODE', 'STATS', 'PSTREE', 'FDINFO', 'RAW', 'FILE_LOCKS', 'TTY_INFO', 'TTY_DATA']) {
       assert.ok(magics.has(m), `no ${m} image in the dump (got ${[...magics].sort().join(', ')})`);
     }
+    if (tree.netns) for (const m of ['NETDEV', 'NETNS', 'UTSNS']) assert.ok(magics.has(m), `no ${m} image in the dump`);
     if (tree.restored) assert.ok(files.includes('stats-restore'), 'no stats-restore after the restore');
     t.diagnostic(`${compared} images compared with crit: ${[...magics].sort().join(' ')}`);
   });
