@@ -28,6 +28,8 @@ export interface EnumType {
 export interface FieldInfo {
   name: string;
   id: number;
+  /** position in MessageType.fields */
+  index: number;
   kind: FieldKind;
   repeated: boolean;
   required: boolean;
@@ -144,7 +146,7 @@ export function messageType(name: string): MessageType {
       else { kind = 'message'; msgPath = p; }
     }
     const field: FieldInfo = {
-      name: fname, id: f.id, kind,
+      name: fname, id: f.id, index: 0, kind,
       repeated: f.rule === 'repeated', required: f.rule === 'required', packed: o.packed === true,
       wireType: WIRE[kind] ?? 0,
       is64: kind === 'int64' || kind === 'uint64' || kind === 'sint64' || kind === 'fixed64' || kind === 'sfixed64',
@@ -158,6 +160,7 @@ export function messageType(name: string): MessageType {
     mt.fields.push(field);
   }
   mt.fields.sort((a, b) => a.id - b.id);
+  mt.fields.forEach((f, i) => { f.index = i; });
   for (const f of mt.fields) { mt.byId.set(f.id, f); mt.byName.set(f.name, f); }
   mt.required = mt.fields.filter((f) => f.required);
   const maxId = mt.fields.reduce((m, f) => Math.max(m, f.id), 0);

@@ -29,9 +29,29 @@ function writeU64(o: Out, f: FieldInfo, r: Reader, pretty: boolean, isHex: boole
   else writeScalar(o, f, n, pretty, isHex);
 }
 
+// per (type, pretty, level): the separator and key written before each field, precomputed
+const PREFIXES = new Map<string, { open: string[]; comma: string[]; more: string; close: string; arrOpen: string; arrClose: string }>();
+function prefixes(type: MessageType, pretty: boolean, level: number) {
+  const k = `${type.name}|${pretty ? 1 : 0}|${level}`;
+  let p = PREFIXES.get(k);
+  if (!p) {
+    p = {
+      open: type.fields.map((f) => sepOf(true, pretty, level) + keyOf(f)),
+      comma: type.fields.map((f) => sepOf(false, pretty, level) + keyOf(f)),
+      more: pretty ? `,${nl(level + 2)}` : ', ',
+      close: pretty ? `${nl(level)}}` : '}',
+      arrOpen: pretty ? `[${nl(level + 2)}` : '[',
+      arrClose: pretty ? `${nl(level + 1)}]` : ']',
+    };
+    PREFIXES.set(k, p);
+  }
+  return p;
+}
+
 function writeMessage(o: Out, type: MessageType, r: Reader, end: number, pretty: boolean, isHex: boolean, level: number, depth: number): void {
   if (depth > MAX_DEPTH) throw BAIL;
   const buf = r.buf;
+  const pre = prefixes(type, pretty, level);
   let first = true;
   let lastId = 0;
   let openArray: FieldInfo | undefined;
@@ -46,19 +66,18 @@ function writeMessage(o: Out, type: MessageType, r: Reader, end: number, pretty:
     if (!f || (key & 7) !== f.wireType) throw BAIL;
     if (id === lastId) {
       if (!f.repeated) throw BAIL;
-      o.ascii(pretty ? `,${nl(level + 2)}` : ', ');
+      o.ascii(pre.more);
     } else {
       if (id < lastId) throw BAIL;
-      if (openArray) { o.ascii(pretty ? `${nl(level + 1)}]` : ']'); openArray = undefined; }
+      if (openArray) { o.ascii(pre.arrClose); openArray = undefined; }
       lastId = id;
       if (f.required) required++;
-      o.ascii(sepOf(first, pretty, level));
+      o.ascii(first ? pre.open[f.index] : pre.comma[f.index]);
       first = false;
-      o.ascii(keyOf(f));
       if (f.repeated) {
         if (pretty && f.opts.ipadd) throw BAIL;
         openArray = f;
-        o.ascii(pretty ? `[${nl(level + 2)}` : '[');
+        o.ascii(pre.arrOpen);
       }
     }
     const inner = f.repeated ? level + 2 : level + 1;
@@ -90,9 +109,9 @@ function writeMessage(o: Out, type: MessageType, r: Reader, end: number, pretty:
         writeScalar(o, f, readScalar(r, f, depth), pretty, isHex);
     }
   }
-  if (openArray) o.ascii(pretty ? `${nl(level + 1)}]` : ']');
+  if (openArray) o.ascii(pre.arrClose);
   if (required !== type.required.length) throw BAIL;
-  o.ascii(first ? '{}' : (pretty ? `${nl(level)}}` : '}'));
+  o.ascii(first ? '{}' : pre.close);
 }
 
 /** crit's JSON for a plain image straight from its bytes, or undefined when the general path is needed. */
