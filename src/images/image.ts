@@ -389,8 +389,17 @@ export async function* iterateImage(src: string | ByteSource, opts: DecodeOption
   let source: ByteSource;
   let name = opts.name;
   if (typeof src === 'string') {
-    const { createReadStream } = await import('node:fs');
-    source = createReadStream(src, { highWaterMark: 1 << 20 });
+    const { open } = await import('node:fs/promises');
+    let fh;
+    try {
+      fh = await open(src, 'r');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new CryoError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'FAILED', `cannot read ${src}: ${err.code ?? err.message}`, {
+        hint: err.code === 'ENOENT' ? 'check the path to the image file' : 'check the file permissions', cause: e,
+      });
+    }
+    source = fh.createReadStream({ highWaterMark: 1 << 20 });
     name ??= src;
   } else source = src;
   const fr = new Framer(name ?? '<input>', options(opts));

@@ -67,6 +67,13 @@ describe('bad images', () => {
     badImage(() => decodeImage(pipes.subarray(0, pipes.length - 3), { name: 'pipes-data.img' }), /pipes-data\.img: truncated pipe data: \d+ bytes needed, \d+ left at offset \d+ \(entry \d\)/);
   });
 
+  it('a missing file is NOT_FOUND, for reading and for streaming', async () => {
+    const { readImage } = await import('../../src/images/index.js');
+    assert.throws(() => readImage('/nonexistent/core-1.img'), (e: unknown) => e instanceof CryoError && e.code === 'NOT_FOUND');
+    await assert.rejects(async () => { for await (const _ of iterateEntries('/nonexistent/core-1.img')) { /* drain */ } },
+      (e: unknown) => e instanceof CryoError && e.code === 'NOT_FOUND' && /cannot read \/nonexistent\/core-1\.img: ENOENT/.test(e.message));
+  });
+
   it('streaming reports the same errors', async () => {
     const core = fx('core-');
     async function* src() { yield core.subarray(0, 100); }
