@@ -2,7 +2,7 @@
 // compiles test/fixtures/images/tree.c, starts it detached in its own session and IPC namespace,
 // dumps it with criu (TCP established, nftables lock, file locks), restores it for stats-restore, ends it by pid.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImage } from '../../src/images/index.js';
@@ -96,6 +96,9 @@ export async function dumpDiverseTree(criu: string): Promise<DumpedTree> {
       for (const e of pstree.entries) pids.push(e.pid as number);
     }
     return { base, dir, restored, netns: ip !== undefined, pids, log: restored ? '' : tail(join(dir, 'restore.log')) };
+  } catch (e) {
+    rmSync(base, { recursive: true, force: true });
+    throw e;
   } finally {
     killPids(started.filter(alive));
   }
