@@ -47,6 +47,7 @@ export function register(program: Command): void {
     .description('checkpoint the process tree rooted at PID into DIR (the tree ends unless --leave-running)')
     .argument('<pid>', 'root of the tree (for trees started by `cryo run`, the pid it printed)')
     .option('-D, --images-dir <dir>', 'directory to write the checkpoint into (created; must be new or empty)')
+    .option('-o, --output <file>', 'write one verified archive instead (- for stdout); see docs/archive-format.md')
     .option('-R, --leave-running', 'leave the tree running after the dump')
     .option('--leave-stopped', 'leave the tree stopped (SIGSTOP) after the dump')
     .option('--tcp-established', 'checkpoint established TCP connections')
@@ -61,10 +62,10 @@ export function register(program: Command): void {
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4; the log is DIR/dump.log)")
     .option('--json', 'print one JSON object (pid, dir, wallMs, stats) on stdout')
     .option('--force', 'replace a checkpoint already in DIR')
-    .action(async (pidArg: string, o: DumpCliOptions & { imagesDir?: string }) => {
+    .action(async (pidArg: string, o: DumpCliOptions & { imagesDir?: string; output?: string }) => {
       const pid = parsePid(pidArg);
       const dir = o.imagesDir;
-      if (!dir) throw usageError('missing -D DIR: where to write the checkpoint', `cryo dump ${pid} -D ./ckpt`);
+      if (!dir && o.output === undefined) throw usageError('missing -D DIR (or -o FILE): where to write the checkpoint', `cryo dump ${pid} -D ./ckpt, or -o app.ckpt for one archive file`);
       if (o.leaveRunning && o.leaveStopped) throw usageError('--leave-running and --leave-stopped exclude each other', 'pass one of them');
       const opts = {
         criu: program.opts().criu as string | undefined,
@@ -82,10 +83,15 @@ export function register(program: Command): void {
         logLevel: o.logLevel === undefined ? undefined : parseLogLevel(o.logLevel),
         force: o.force,
       };
+      if (o.output !== undefined) {
+        if (dir || o.leaveStopped) throw usageError('-o FILE excludes -D DIR and --leave-stopped', `cryo dump ${pid} -o app.ckpt`);
+        const { dumpArchiveCommand } = await import('../../archive/cli.js');
+        return dumpArchiveCommand(pid, o.output, opts, o.json);
+      }
       const { dump } = await import('../../criu/dump.js');
       // an interrupted cryo would leave CRIU's finished images without cryo.json (and the tree ended):
       // let the dump finish, then exit with the signal's status
-      const r = await deferSignals(() => dump(pid, dir, opts));
+      const r = await deferSignals(() => dump(pid, dir!, opts));
       if (o.json) {
         printJson({ pid: r.pid, rootPid: r.rootPid, dir: r.dir, wallMs: r.wallMs, running: r.running, log: r.log, stats: r.stats ?? null });
       } else {

@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .command('restore')
     .description('restore the checkpoint in DIR, detached; prints the restored pid')
     .option('-D, --images-dir <dir>', 'the checkpoint directory written by `cryo dump`')
+    .option('-i, --input <file>', 'restore from an archive written by `cryo dump -o` (- for stdin), every hash checked first')
     .option('--tcp-established', 'restore established TCP connections (default: as dumped)')
     .option('--ext-unix-sk', 'allow external unix sockets (default: as dumped)')
     .option('--external <res>', "an external resource, CRIU's syntax (repeatable; default: as dumped)", collect, [] as string[])
@@ -30,10 +31,10 @@ export function register(program: Command): void {
     .option('--pid-wait <ms>', 'for trees that need their original pids: how long to wait for zombies holding them', '5000')
     .option('--json', 'print one JSON object (pid, dir, wallMs, stats) on stdout')
     .action(async (o: {
-      imagesDir?: string; tcpEstablished?: boolean; extUnixSk?: boolean; external: string[]; shellJob?: boolean; fileLocks?: boolean;
+      imagesDir?: string; input?: string; tcpEstablished?: boolean; extUnixSk?: boolean; external: string[]; shellJob?: boolean; fileLocks?: boolean;
       inheritFd: string[]; manageCgroups?: boolean | string; networkLock?: string; logLevel?: string; pidWait: string; json?: boolean;
     }) => {
-      if (!o.imagesDir) throw usageError('missing -D DIR: the checkpoint to restore', 'cryo restore -D ./ckpt');
+      if (!o.imagesDir && o.input === undefined) throw usageError('missing -D DIR (or -i FILE): the checkpoint to restore', 'cryo restore -D ./ckpt, or -i app.ckpt for an archive');
       if (!/^\d+$/.test(o.pidWait)) throw usageError(`expected --pid-wait as milliseconds, got '${o.pidWait}'`, 'e.g. --pid-wait 5000');
       const opts = {
         criu: program.opts().criu as string | undefined,
@@ -48,6 +49,11 @@ export function register(program: Command): void {
         logLevel: o.logLevel === undefined ? undefined : parseLogLevel(o.logLevel),
         pidWaitMs: Number(o.pidWait),
       };
+      if (o.input !== undefined) {
+        if (o.imagesDir) throw usageError('-i FILE excludes -D DIR', 'cryo restore -i app.ckpt');
+        const { restoreArchiveCommand } = await import('../../archive/cli.js');
+        return restoreArchiveCommand(o.input, opts, o.json);
+      }
       const { restore } = await import('../../criu/restore.js');
       const r = await deferSignals(() => restore(o.imagesDir!, opts));
       if (o.json) printJson({ pid: r.pid, rootPid: r.rootPid, dir: r.dir, wallMs: r.wallMs, pidns: r.pidns, log: r.log, stats: r.stats ?? null });
