@@ -170,10 +170,19 @@ const RULES: Rule[] = [
   {
     action: 'dump',
     re: /A session leader of (\S+) is outside of its pid namespace/,
-    explain: (m) => ({
-      cause: `the pid namespace's init (${m[1]}) is not a session leader: its session is led from outside the namespace`,
-      fix: 'start the namespace\'s init with setsid (e.g. `unshare --pid --fork setsid CMD`); --shell-job does not help here',
-    }),
+    explain: (m) => {
+      // m[1] is "REAL(VIRT)": VIRT 1 is a namespace's init; otherwise the session began outside cryo's own
+      // pid namespace (a container started from a session on the host)
+      const init = /\(1\)$/.test(m[1]);
+      return {
+        cause: init
+          ? `the pid namespace's init (${m[1]}) is not a session leader: its session is led from outside the namespace`
+          : `the session leader of ${m[1]} is outside its pid namespace (the session began outside this container or namespace)`,
+        fix: init
+          ? 'start the namespace\'s init with setsid (e.g. `unshare --pid --fork setsid CMD`); --shell-job does not help here'
+          : 'start the tree with setsid or `cryo run`; --shell-job does not help here',
+      };
+    },
   },
   {
     action: 'dump',

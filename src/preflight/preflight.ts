@@ -39,6 +39,8 @@ interface Proc {
   tracerPid: number;
   /** the traced thread, when it is not the main one */
   tracedTid?: number;
+  /** session id as the task's own pid namespace sees it (last of status NSsid); 0 when its leader is outside */
+  nsSid: number;
   /** pid in each pid namespace, outermost first (status NSpid) */
   nsPid: number[];
   fds: ProcFd[];
@@ -77,10 +79,17 @@ function collect(pid: number): Proc | undefined {
     tracerPid,
     tracedTid,
     nsPid: (status.NSpid ?? String(pid)).split(/\s+/).map(Number),
+    nsSid: innermost(status.NSsid, stat.session),
     fds: readFds(pid),
     maps: readMaps(pid),
     ns: readNamespaces(pid),
   };
+}
+
+/** The last (innermost) number of a status line such as NSsid, or `fallback` when the kernel lacks it. */
+function innermost(field: string | undefined, fallback: number): number {
+  const last = field?.trim().split(/\s+/).pop();
+  return last === undefined || last === '' ? fallback : Number(last);
 }
 
 /** Groups of pids whose kernel object of `type` coincides, found by sorting with kcmp's order. */
@@ -182,6 +191,10 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
   if (ownPidNs && !nsInit && !partOf) {
     // verified: "Can't dump a pid namespace without the process init"
     blocker(root.pid, 'pidns-not-init', `pid ${root.pid} is inside a pid namespace (as pid ${root.nsPid[root.nsPid.length - 1]}) but is not its init: CRIU dumps a pid namespace only from its init; check that init's pid instead`);
+  } else if (root.nsSid === 0) {
+    // verified in CI: a tree started from a session begun outside the container's pid namespace (sid reads 0
+    // there) fails with "A session leader of P(P) is outside of its pid namespace", --shell-job or not
+    blocker(root.pid, 'session', `its session leader is outside its pid namespace (the session began outside this container or namespace), which CRIU cannot dump, --shell-job or not: start the tree with setsid or \`cryo run\``);
   } else if (root.sid !== root.pid && ownPidNs && !treePids.has(root.sid)) {
     // verified: "A session leader of P(1) is outside of its pid namespace"; --shell-job does not help
     blocker(root.pid, 'session', `the namespace's init is not a session leader and its session (${root.sid}) is led from outside the pid namespace: start the init with setsid (e.g. unshare --pid --fork setsid CMD)`);

@@ -11,7 +11,7 @@ import { preflight } from '../../src/preflight/preflight.js';
 import type { PreflightReport } from '../../src/preflight/types.js';
 import { readNamespaces, readStatus } from '../../src/kernel/proc.js';
 import { criuFor } from '../helpers/env.js';
-import { alive, cli, compileFixture, killTree, tempDir, waitFor } from '../helpers/trees.js';
+import { alive, cli, cliPath, compileFixture, killTree, tempDir, waitFor } from '../helpers/trees.js';
 import { rmSync } from 'node:fs';
 
 interface Started {
@@ -384,9 +384,13 @@ const CASES: Case[] = [
   {
     name: 'a shell job (root not a session leader)',
     start: async (prog) => {
-      const pid = startDetached(prog, ['loop'], false);
+      // a session of our own, led by a shell outside the tree: the test runner's session may be led from
+      // outside its pid namespace (CI in a container), which no option can dump
+      const leader = startDetached('sh', ['-c', '"$0" loop & wait', prog]);
+      const pid = await waitFor(() => firstChild(leader), 'shell job started');
+      startedHere.push(pid);
       await waitFor(() => fdTargets(pid).length === 3, 'loop ready');
-      return { pid, kill: [pid] };
+      return { pid, kill: [pid, leader] };
     },
     dumpable: false,
     options: ['--shell-job'],
@@ -605,4 +609,43 @@ test('preflight of a pid that does not exist is an error naming the pid', async 
   const r = await cli(['check', '--pid', '999999999']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /no process 999999999/);
+});
+
+// CI runs in a container entered from a session on the host: a tree started without setsid there has a
+// session leader outside its pid namespace (its sid reads 0), which CRIU refuses whatever the options.
+// Reproduced here by running check and dump inside a fresh pid namespace entered without setsid.
+test('a tree whose session leader is outside its pid namespace: a blocker, and the dump explains it', async (t) => {
+  const criu = criuFor(t);
+  if (!criu) return;
+  const work = tempDir('cryo-sid0-');
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const prog = compileFixture('preflight-trees.c', work, ['-pthread']);
+  assert.ok(prog, 'gcc is needed to build test/fixtures/preflight-trees.c');
+  const script = [
+    '"$PROG" loop </dev/null >/dev/null 2>&1 &',
+    'p=$!',
+    'while [ "$(ls /proc/$p/fd 2>/dev/null | wc -l)" != 3 ]; do sleep 0.05; done',
+    '"$NODE" "$CLI" check --pid $p --json >"$W/check.json" 2>"$W/check.err"; echo $? >"$W/check.rc"',
+    '"$NODE" "$CLI" dump $p -D "$W/img" -R --shell-job >/dev/null 2>"$W/dump.err"; echo $? >"$W/dump.rc"',
+    'kill -0 $p && echo yes >"$W/alive"',
+    'kill -9 $p',
+  ].join('\n');
+  // setsid: the session leader is this unshare, outside the new namespace; --kill-child ends the namespace
+  // if the test gives up
+  const r = spawnSync('setsid', ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', 'sh', '-c', script], {
+    env: { ...process.env, PROG: prog, NODE: process.execPath, CLI: cliPath, W: work, CRYO_CRIU: criu.path, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, `namespace script: ${r.stderr}`);
+  const check = JSON.parse(readFileSync(join(work, 'check.json'), 'utf8')) as PreflightReport;
+  assert.equal(readFileSync(join(work, 'check.rc'), 'utf8').trim(), '1');
+  assert.equal(check.dumpable, false);
+  assert.deepEqual(check.blockers.map((b) => b.kind), ['session']);
+  assert.equal(readFileSync(join(work, 'dump.rc'), 'utf8').trim(), '1');
+  const err = readFileSync(join(work, 'dump.err'), 'utf8');
+  assert.match(err, /session leader of \d+\(\d+\) is outside its pid namespace/);
+  assert.match(err, /hint: start the tree with setsid or `cryo run`/);
+  assert.match(err, /still runs/);
+  assert.equal(readFileSync(join(work, 'alive'), 'utf8').trim(), 'yes', 'the tree still runs after the dump');
 });
