@@ -20,22 +20,25 @@ n=0
 while :; do n=$((n + 1)); echo "tick $n"; sleep 0.2; done | while read -r line; do echo "$line (pid $$)"; done
 SH
 
+# the counter's last line (anything else in the log, e.g. a message from a tool, is not a tick)
+last_tick() { grep '^tick' "$work/out.log" | tail -n 1 || true; }
+
 pid=$(cryo run --log "$work/out.log" -- sh "$work/counter.sh")
 echo "started tree $pid"
 sleep 1.5
-echo "before dump: $(tail -n 1 "$work/out.log")"
+echo "before dump: $(last_tick)"
 
 cryo dump "$pid" -D "$work/ckpt" --json >"$work/dump.json"
 echo "dumped into $work/ckpt: $(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(`frozen ${r.stats?.frozen_time ?? "?"} us, ${r.wallMs} ms wall`)' "$work/dump.json")"
-last=$(tail -n 1 "$work/out.log")
+last=$(last_tick)
 pid=
 sleep 1
-[ "$(tail -n 1 "$work/out.log")" = "$last" ] && echo "the tree is gone; the log stopped at: $last"
+[ "$(last_tick)" = "$last" ] && echo "the tree is gone; the log stopped at: $last"
 
 restored=$(cryo restore -D "$work/ckpt")
 echo "restored tree $restored"
 sleep 1.5
-now=$(tail -n 1 "$work/out.log")
+now=$(last_tick)
 echo "after restore: $now"
 before=${last#tick }; before=${before%% *}
 after=${now#tick }; after=${after%% *}

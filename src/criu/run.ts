@@ -1,6 +1,6 @@
 // Starts a process tree ready to be checkpointed: detached, its own session, stdio on /dev/null or a
 // log file, no inherited descriptors, and (by default) in a fresh PID namespace under a tiny init.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
@@ -40,7 +40,10 @@ const CLOSE_FDS = 'for f in /proc/self/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] 2>/de
 // PID 1 of the namespace: forwards the usual signals to the command, reaps orphans, exits with the
 // command's status. $1 is the command prefix (`env --default-signal` undoes the SIG_IGN of INT/QUIT
 // that background jobs get; `setsid` makes the command a session leader), or "-".
+// unshare's own stdio is not the tree's (util-linux 2.38's unshare prints "sigprocmask unblock failed" when
+// its child is killed, as every dump does): the init takes stdout/stderr from fd 3.
 const INIT_SCRIPT = [
+  'exec 1>&3 2>&3 3>&-',
   CLOSE_FDS,
   'c=',
   'for s in TERM INT HUP QUIT USR1 USR2 WINCH; do trap "[ -n \\"\\$c\\" ] && kill -$s \\$c 2>/dev/null" $s; done',
@@ -146,10 +149,17 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
     : [bash, ['-c', PLAIN_SCRIPT, 'cryo-run', resolved!, ...args]];
   let child;
   try {
-    child = spawn(argv[0] as string, argv[1] as string[], { cwd, env, detached: true, stdio: ['ignore', out, out] });
+    // pidns: the tree's output comes through fd 3; unshare's own stderr is read only while the tree starts
+    if (pidns && out === 'ignore') out = openSync('/dev/null', 'a');
+    const stdio: StdioOptions = pidns ? ['ignore', 'ignore', 'pipe', out] : ['ignore', out, out];
+    child = spawn(argv[0] as string, argv[1] as string[], { cwd, env, detached: true, stdio });
   } finally {
     if (typeof out === 'number') closeSync(out);
   }
+  let startErr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    if (startErr.length < 4096) startErr += d;
+  });
   const spawned = await new Promise<number>((res, rej) => {
     child.once('spawn', () => res(child.pid!));
     child.once('error', rej);
@@ -158,6 +168,11 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   });
   child.unref();
   if (!pidns) return { pid: spawned, pidns: false };
+  const done = <T>(r: T): T => {
+    // our end of unshare's stderr closes; unshare writes there only after the tree has ended
+    child.stderr?.destroy();
+    return r;
+  };
 
   // unshare forks the init; the init forks the command. Wait for both to appear.
   const deadline = Date.now() + (opts.timeoutMs ?? 5000);
@@ -168,9 +183,12 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   for (;;) {
     const init = childPids(spawned)[0];
     const pid = init === undefined ? undefined : childPids(init)[0];
-    if (init !== undefined && pid !== undefined) return { pid, initPid: init, pidns: true };
+    if (init !== undefined && pid !== undefined) return done({ pid, initPid: init, pidns: true });
     if (exited !== undefined || Date.now() > deadline) {
-      const why = exited !== undefined ? `it exited at once (status ${exited})` : 'its pid did not appear in time';
+      await new Promise((r) => setTimeout(r, 20)); // the rest of unshare's message
+      const said = startErr.trim().split('\n')[0];
+      const why = exited !== undefined ? `it exited at once (status ${exited}${said ? `: ${said}` : ''})` : 'its pid did not appear in time';
+      done(undefined);
       throw new CryoError('FAILED', `${cmd} did not start: ${why}`, {
         hint: opts.log ? `see its output in ${opts.log}` : 'run it with --log FILE to see its output',
         details: { unsharePid: spawned, initPid: init },

@@ -59,6 +59,23 @@ test('cryo run: pid alone, own session, only stdio open, env/cwd/log honoured', 
   await waitFor(() => !readProc(pid) || readProc(pid)!.state === 'Z', 'SIGTERM to end the command');
 });
 
+test('cryo run --log: the log holds the command\'s output only, even when the tree is killed as a dump does', async (t) => {
+  if (!requireOrSkip(t, isRoot(), 'cryo run starts a PID namespace: needs root')) return;
+  const trees = new Trees();
+  t.after(() => trees.cleanup());
+  const log = join(trees.dir(), 'out.log');
+  const r = await cli(['run', '--log', log, '--', 'sh', '-c', 'echo started; exec sleep 300']);
+  assert.equal(r.status, 0, r.stderr);
+  const pid = Number(r.stdout);
+  const init = trees.track(rootOf(pid));
+  const unshare = readProc(init)!.ppid;
+  await waitFor(() => lines(log).length >= 1 && readProc(pid)?.comm === 'sleep', 'the command to start');
+  // CRIU ends a dumped tree with SIGKILL; util-linux's unshare then complains on its own stderr
+  process.kill(init, 'SIGKILL');
+  await waitFor(() => !readProc(unshare) || readProc(unshare)!.state === 'Z', 'unshare to end');
+  assert.deepEqual(lines(log), ['started']);
+});
+
 test('cryo run --no-pidns: the command itself leads the session, stdio on /dev/null', async (t) => {
   const trees = new Trees();
   t.after(() => trees.cleanup());
