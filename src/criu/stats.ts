@@ -1,8 +1,8 @@
 // CRIU's own statistics (stats-dump / stats-restore), in CRIU's field names and units (times in µs).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import protobuf from 'protobufjs';
 import { CryoError } from '../errors.js';
+import { decodeImage } from '../images/image.js';
 
 export interface DumpStats {
   freezing_time: number;
@@ -25,58 +25,31 @@ export interface RestoreStats {
   [field: string]: number | undefined;
 }
 
-const IMG_COMMON = 0x54564319;
-const IMG_SERVICE = 0x55105940;
+/** What the image of each simple type is called in errors and which magic it must carry. */
+const EXPECTED: Record<string, string> = { stats_entry: 'STATS', pstree_entry: 'PSTREE', inventory_entry: 'INVENTORY' };
 
-let json: { nested: Record<string, { fields?: Record<string, { type: string }> }> } | undefined;
-const roots = new Map<string, protobuf.Root>();
-
-/**
- * A protobufjs Root holding only `type` and the message types it refers to (from
- * dist/proto/images.json): building the whole schema costs tens of ms, a dump must not pay that.
- */
-export function imageSchema(type: string): protobuf.Root {
-  let root = roots.get(type);
-  if (root) return root;
-  json ??= JSON.parse(readFileSync(new URL('../../proto/images.json', import.meta.url), 'utf8'));
-  const nested: Record<string, unknown> = {};
-  const add = (name: string) => {
-    const def = json!.nested[name];
-    if (!def || nested[name]) return;
-    nested[name] = def;
-    for (const f of Object.values(def.fields ?? {})) add(f.type);
-  };
-  add(type);
-  root = protobuf.Root.fromJSON({ nested } as protobuf.INamespace);
-  roots.set(type, root);
-  return root;
+/** 64-bit values (bigint in the codec) as numbers: CRIU's counters and pids stay far below 2^53. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = plain(x);
+    return o;
+  }
+  return v;
 }
 
 /**
- * Entries of a small protobuf image file: [IMG_COMMON|IMG_SERVICE] magic, then u32 size + message.
- * Only for images without extra payloads (stats, pstree, inventory).
+ * Entries of a small image file (stats, pstree, inventory) through cryo's codec, 64-bit values as
+ * numbers. A missing file throws the ENOENT error as is; a damaged one a BAD_IMAGE CryoError.
  */
-export function readSimpleImage(file: string, type: string): Array<Record<string, unknown>> {
+export function readSimpleImage(file: string, type: keyof typeof EXPECTED | string): Array<Record<string, unknown>> {
   const buf = readFileSync(file);
-  const T = imageSchema(type).lookupType(type);
-  let off = 0;
-  if (buf.length < 4) throw badImage(file, 'too short for a magic');
-  const first = buf.readUInt32LE(0);
-  off = first === IMG_COMMON || first === IMG_SERVICE ? 8 : 4;
-  const out: Array<Record<string, unknown>> = [];
-  while (off < buf.length) {
-    if (off + 4 > buf.length) throw badImage(file, `truncated entry size at offset ${off}`);
-    const size = buf.readUInt32LE(off);
-    off += 4;
-    if (off + size > buf.length) throw badImage(file, `entry of ${size} bytes at offset ${off} runs past the end`);
-    try {
-      out.push(T.toObject(T.decode(buf.subarray(off, off + size)), { longs: Number, enums: String }) as Record<string, unknown>);
-    } catch (e) {
-      throw badImage(file, `cannot decode ${type} at offset ${off}: ${(e as Error).message}`, e);
-    }
-    off += size;
-  }
-  return out;
+  const img = decodeImage(buf, { name: file }); // damage: the codec's BAD_IMAGE error, naming file and offset
+  const want = EXPECTED[type];
+  if (want && img.magic !== want) throw badImage(file, `expected a ${want} image, found ${img.magic || 'no known magic'}`);
+  return img.entries.map((e) => plain(e) as Record<string, unknown>);
 }
 
 function badImage(file: string, what: string, cause?: unknown): CryoError {
