@@ -1,8 +1,8 @@
 // Locate a working criu: --criu, $CRYO_CRIU, PATH, then what `cryo setup` provisioned.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { CryoError } from '../errors.js';
 
 export interface CriuBinary {
@@ -20,6 +20,9 @@ export interface FindCriuOptions {
   /** skip `criu check` (already verified by the caller); default false */
   skipCheck?: boolean;
 }
+
+/** In a provisioned prefix: the version `criu --version` gave when `cryo setup` verified it. */
+export const VERSION_FILE = 'version';
 
 /** Directory that holds provisioned CRIU builds: $XDG_CACHE_HOME/cryo or ~/.cache/cryo. */
 export function cacheDir(): string {
@@ -73,6 +76,16 @@ export function criuVersion(path: string): string | undefined {
   return m?.[1];
 }
 
+/** The version file of a provisioned prefix (PREFIX/bin/criu → PREFIX/version), if it is there. */
+function recordedVersion(path: string): string | undefined {
+  try {
+    const v = readFileSync(join(dirname(dirname(path)), VERSION_FILE), 'utf8').trim();
+    return /^\d+\.\d+(\.\d+)*$/.test(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs `criu check`; ok when CRIU says "Looks good". */
 export function criuCheck(path: string): { ok: boolean; output: string } {
   const r = spawnSync(path, ['check'], { encoding: 'utf8', timeout: 60_000 });
@@ -103,7 +116,8 @@ export function findCriu(opts: FindCriuOptions = {}): CriuBinary {
   if (hit) return hit;
   const tried: string[] = [];
   for (const c of criuCandidates(opts)) {
-    const version = criuVersion(c.path);
+    // provisioned builds carry the version setup verified: no process to spawn on every command
+    const version = (c.source === 'provisioned' ? recordedVersion(c.path) : undefined) ?? criuVersion(c.path);
     if (!version) {
       tried.push(`${c.path}: does not run`);
       continue;

@@ -10,7 +10,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CryoError } from '../errors.js';
-import { cacheDir, compareVersions, criuCheck, criuVersion } from './find.js';
+import { cacheDir, compareVersions, criuCheck, criuVersion, VERSION_FILE } from './find.js';
 
 /** Suites tried in order for a CRIU new enough for this kernel. */
 export const DEFAULT_SUITES = ['testing', 'unstable'];
@@ -220,7 +220,11 @@ function reuseCriu(dir: string): { path: string; version: string } | undefined {
   for (const name of provisionedDirs(dir, 'criu-')) {
     const path = join(dir, name, 'bin', 'criu');
     const version = existsSync(path) ? criuVersion(path) : undefined;
-    if (version && compareVersions(version, MIN_CRIU_VERSION) >= 0) return { path, version };
+    if (version && compareVersions(version, MIN_CRIU_VERSION) >= 0) {
+      // what findCriu reads instead of running `criu --version` on every command
+      writeFileSync(join(dir, name, VERSION_FILE), `${version}\n`);
+      return { path, version };
+    }
   }
   return undefined;
 }
@@ -297,6 +301,7 @@ export function provisionCriu(opts: ProvisionOptions = {}): ProvisionResult {
         continue;
       }
       log(`criu ${version} passes \`criu check\``);
+      writeFileSync(join(target, VERSION_FILE), `${version}\n`);
       criu = { path, version };
     }
     if (needCrit) crit = provisionCrit(apt, dir, log);

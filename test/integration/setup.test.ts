@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { criuVersion, VERSION_FILE } from '../../src/criu/find.js';
 import { provisionCriu } from '../../src/criu/provision.js';
 import { criuFor } from '../helpers/env.js';
 
@@ -15,6 +17,9 @@ test('setup is idempotent: a second run reuses the provisioned CRIU without down
   assert.equal(r.downloaded, false);
   assert.equal(r.criu, criu.path);
   assert.match(r.version, /^4\.\d+/);
+  // commands read the version setup recorded instead of running `criu --version` each time; it must agree
+  assert.equal(readFileSync(join(dirname(dirname(criu.path)), VERSION_FILE), 'utf8').trim(), criuVersion(criu.path));
+  assert.equal(criu.version, criuVersion(criu.path));
 });
 
 test('cryo check: CRIU, kernel, root and the network-lock backend; exit 0 when dump and restore can work', (t) => {
