@@ -28,10 +28,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import protobuf from 'protobufjs';
 import { CryoError, usageError, type ErrorCode } from '../errors.js';
 import { closeFd, PacketSocket, seqpacketPair, strerror, SyscallError } from '../kernel/socket.js';
 import { isHarmlessLogLine, logMessage, readCriuLog } from './log.js';
+import { decodeCriuRequest, decodeCriuResponse, encodeCriuRequest, encodeCriuResponse } from './rpc-codec.js';
 import type {
   CriuFeatures,
   CriuHook,
@@ -52,63 +52,8 @@ export interface CriuPath {
 
 // ---------------------------------------------------------------- codec
 
-interface RpcSchema {
-  req: protobuf.Type;
-  resp: protobuf.Type;
-  optsFields: Set<string>;
-  types: Set<string>;
-}
-let schema: RpcSchema | undefined;
-
-function rpcSchema(): RpcSchema {
-  if (!schema) {
-    const json = JSON.parse(readFileSync(new URL('../../proto/rpc.json', import.meta.url), 'utf8'));
-    const root = protobuf.Root.fromJSON(json);
-    const opts = root.lookupType('criu_opts');
-    schema = {
-      req: root.lookupType('criu_req'),
-      resp: root.lookupType('criu_resp'),
-      optsFields: new Set(Object.keys(opts.fields)),
-      types: new Set(Object.keys(root.lookupEnum('criu_req_type').values)),
-    };
-  }
-  return schema;
-}
-
-/** criu_req → bytes. Unknown criu_opts fields are a usage error (protobufjs would drop them silently). */
-export function encodeCriuRequest(req: CriuRequest): Uint8Array {
-  const s = rpcSchema();
-  if (req.opts) {
-    for (const k of Object.keys(req.opts)) {
-      if (!s.optsFields.has(k)) throw usageError(`unknown criu_opts field "${k}"`, 'use the field names of rpc.proto (snake_case)');
-    }
-  }
-  if (!s.types.has(req.type)) throw usageError(`expected a criu_req_type name, got "${String(req.type)}"`);
-  try {
-    return s.req.encode(s.req.fromObject(req)).finish();
-  } catch (e) {
-    throw usageError(`invalid CRIU request: ${(e as Error).message}`);
-  }
-}
-
-/** bytes → criu_resp as a plain object (enums by name); throws on truncated or invalid protobuf. */
-export function decodeCriuResponse(data: Uint8Array): CriuResponse {
-  const s = rpcSchema();
-  const msg = s.resp.decode(data);
-  return s.resp.toObject(msg, { enums: String, longs: Number, defaults: false }) as CriuResponse;
-}
-
-/** For fakes and tests: criu_resp → bytes. */
-export function encodeCriuResponse(resp: CriuResponse): Uint8Array {
-  const s = rpcSchema();
-  return s.resp.encode(s.resp.fromObject(resp)).finish();
-}
-
-/** For fakes and tests: bytes → criu_req. */
-export function decodeCriuRequest(data: Uint8Array): CriuRequest {
-  const s = rpcSchema();
-  return s.req.toObject(s.req.decode(data), { enums: String, longs: Number, defaults: false }) as CriuRequest;
-}
+// rpc-codec.ts encodes and decodes the messages
+export { decodeCriuRequest, decodeCriuResponse, encodeCriuRequest, encodeCriuResponse };
 
 // ---------------------------------------------------------------- errors
 
