@@ -2,10 +2,10 @@
 // The only module that touches `process` for exit status and argv.
 import { Command, CommanderError } from 'commander';
 import { CryoError, ExitCode } from '../errors.js';
-import { commands } from './commands/index.js';
+import { commandsFor, type RegisterCommand } from './commands/index.js';
 import { printError } from './output.js';
 
-export function buildProgram(): Command {
+export function buildProgram(commands: RegisterCommand[]): Command {
   const program = new Command('cryo')
     .description('Checkpoint and restore Linux process trees with CRIU')
     .version(VERSION, '-V, --version')
@@ -21,7 +21,13 @@ export function buildProgram(): Command {
 const VERSION = '0.1.0';
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  let program: Command;
+  try {
+    program = buildProgram(await commandsFor(argv));
+  } catch (e) {
+    printError(e, argv.includes('--debug'));
+    return ExitCode.FAILED;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { commandLoaders, commandsFor } from '../../src/cli/commands/index.js';
 
 const main = join(import.meta.dirname, '../../src/cli/main.js');
 
@@ -52,4 +53,14 @@ test('check --json without a usable criu reports it and exits 3', () => {
   assert.equal(report.ok, false);
   assert.match(report.criu.error, /not usable/);
   assert.match(report.criu.hint, /cryo setup/);
+});
+
+test('a command loads only its own module; help and unknown words load them all', async () => {
+  const all = Object.keys(commandLoaders).length;
+  assert.equal((await commandsFor(['node', 'cryo', 'decode', '-i', 'x.img'])).length, 1);
+  assert.equal((await commandsFor(['node', 'cryo', '--debug', '--criu', '/opt/criu', 'dump', '1'])).length, 1);
+  assert.equal((await commandsFor(['node', 'cryo', '--help'])).length, all);
+  assert.equal((await commandsFor(['node', 'cryo', 'help', 'dump'])).length, all);
+  assert.equal((await commandsFor(['node', 'cryo', 'dumpp'])).length, all);
+  assert.equal((await commandsFor(['node', 'cryo', 'constructor'])).length, all);
 });

@@ -1,38 +1,46 @@
-// Every command registers itself; keep this list sorted. Command modules must not import
-// heavy modules (koffi, the image schemas) at top level: load them inside the action.
+// Every command lives in its own module, loaded only when it is the one being run (or for help): a
+// command's start-up pays for no other. Keep this list sorted. Command modules must not import heavy
+// modules (koffi, the image schemas) at top level: load them inside the action.
 import type { Command } from 'commander';
-import { register as check } from './check.js';
-import { register as decode } from './decode.js';
-import { register as diff } from './diff.js';
-import { register as dump } from './dump.js';
-import { register as encode } from './encode.js';
-import { register as info } from './info.js';
-import { register as inspect } from './inspect.js';
-import { register as mem } from './mem.js';
-import { register as restore } from './restore.js';
-import { register as run } from './run.js';
-import { register as setup } from './setup.js';
-import { register as show } from './show.js';
-import { register as stats } from './stats.js';
-import { register as verify } from './verify.js';
-import { register as x } from './x.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [
-  check,
-  decode,
-  diff,
-  dump,
-  encode,
-  info,
-  inspect,
-  mem,
-  restore,
-  run,
-  setup,
-  show,
-  stats,
-  verify,
-  x,
-];
+type Loader = () => Promise<{ register: RegisterCommand }>;
+
+export const commandLoaders: Record<string, Loader> = {
+  check: () => import('./check.js'),
+  decode: () => import('./decode.js'),
+  diff: () => import('./diff.js'),
+  dump: () => import('./dump.js'),
+  encode: () => import('./encode.js'),
+  info: () => import('./info.js'),
+  inspect: () => import('./inspect.js'),
+  mem: () => import('./mem.js'),
+  restore: () => import('./restore.js'),
+  run: () => import('./run.js'),
+  setup: () => import('./setup.js'),
+  show: () => import('./show.js'),
+  stats: () => import('./stats.js'),
+  verify: () => import('./verify.js'),
+  x: () => import('./x.js'),
+};
+
+/**
+ * The register functions needed for `argv` (process.argv form): just the named command's when the
+ * first word after the global options is one, else all of them (help, unknown commands).
+ */
+export async function commandsFor(argv: string[]): Promise<RegisterCommand[]> {
+  let name: string | undefined;
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--criu') i++;
+    else if (a === '--') break;
+    else if (!a.startsWith('-')) {
+      name = a;
+      break;
+    }
+  }
+  const names = name !== undefined && Object.hasOwn(commandLoaders, name) ? [name] : Object.keys(commandLoaders);
+  const mods = await Promise.all(names.map((n) => commandLoaders[n]()));
+  return mods.map((m) => m.register);
+}
