@@ -29,11 +29,15 @@ function writeU64(o: Out, f: FieldInfo, r: Reader, pretty: boolean, isHex: boole
   else writeScalar(o, f, n, pretty, isHex);
 }
 
-// per (type, pretty, level): the separator and key written before each field, precomputed
-const PREFIXES = new Map<string, { open: string[]; comma: string[]; more: string; close: string; arrOpen: string; arrClose: string }>();
-function prefixes(type: MessageType, pretty: boolean, level: number) {
-  const k = `${type.name}|${pretty ? 1 : 0}|${level}`;
-  let p = PREFIXES.get(k);
+// per (type, pretty, level): the separator and key written before each field, precomputed; looked up
+// once per message, so kept on the type itself (an array per rendering mode, indexed by level)
+interface Prefixes { open: string[]; comma: string[]; more: string; close: string; arrOpen: string; arrClose: string }
+const PREFIXES = new WeakMap<MessageType, [Prefixes[], Prefixes[]]>();
+function prefixes(type: MessageType, pretty: boolean, level: number): Prefixes {
+  let modes = PREFIXES.get(type);
+  if (!modes) PREFIXES.set(type, (modes = [[], []]));
+  const byLevel = modes[pretty ? 1 : 0];
+  let p = byLevel[level];
   if (!p) {
     p = {
       open: type.fields.map((f) => sepOf(true, pretty, level) + keyOf(f)),
@@ -43,7 +47,7 @@ function prefixes(type: MessageType, pretty: boolean, level: number) {
       arrOpen: pretty ? `[${nl(level + 2)}` : '[',
       arrClose: pretty ? `${nl(level + 1)}]` : ']',
     };
-    PREFIXES.set(k, p);
+    byLevel[level] = p;
   }
   return p;
 }
