@@ -28,14 +28,14 @@ export function register(program: Command): void {
     .option('--manage-cgroups [mode]', 'restore cgroups (mode: none, props, soft, full, strict, ignore)')
     .option('--network-lock <method>', 'iptables, nftables or skip (default: nftables when iptables is missing)')
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4; the log is DIR/restore.log)")
-    .option('--pid-wait <ms>', 'for trees that need their original pids: how long to wait for zombies holding them', '5000')
+    .option('--pid-wait <ms>', 'for trees that need their original pids: how long to wait for zombies holding them (default: 5000)')
     .option('--json', 'print one JSON object (pid, dir, wallMs, stats) on stdout')
     .action(async (o: {
       imagesDir?: string; input?: string; tcpEstablished?: boolean; extUnixSk?: boolean; external: string[]; shellJob?: boolean; fileLocks?: boolean;
-      inheritFd: string[]; manageCgroups?: boolean | string; networkLock?: string; logLevel?: string; pidWait: string; json?: boolean;
+      inheritFd: string[]; manageCgroups?: boolean | string; networkLock?: string; logLevel?: string; pidWait?: string; json?: boolean;
     }) => {
       if (!o.imagesDir && o.input === undefined) throw usageError('missing -D DIR (or -i FILE): the checkpoint to restore', 'cryo restore -D ./ckpt, or -i app.ckpt for an archive');
-      if (!/^\d+$/.test(o.pidWait)) throw usageError(`expected --pid-wait as milliseconds, got '${o.pidWait}'`, 'e.g. --pid-wait 5000');
+      if (o.pidWait !== undefined && !/^\d+$/.test(o.pidWait)) throw usageError(`expected --pid-wait as milliseconds, got '${o.pidWait}'`, 'e.g. --pid-wait 5000');
       const opts = {
         criu: program.opts().criu as string | undefined,
         tcpEstablished: o.tcpEstablished,
@@ -47,7 +47,7 @@ export function register(program: Command): void {
         manageCgroups: o.manageCgroups === undefined ? undefined : parseCgroupMode(o.manageCgroups),
         networkLock: o.networkLock === undefined ? undefined : parseNetworkLock(o.networkLock),
         logLevel: o.logLevel === undefined ? undefined : parseLogLevel(o.logLevel),
-        pidWaitMs: Number(o.pidWait),
+        pidWaitMs: o.pidWait === undefined ? undefined : Number(o.pidWait),
       };
       if (o.input !== undefined) {
         if (o.imagesDir) throw usageError('-i FILE excludes -D DIR', 'cryo restore -i app.ckpt');
