@@ -252,8 +252,11 @@ describe('a tree with a zombie', () => {
     const criu = criuFor(t);
     if (!criu) return;
     dir = tempDir('cryo-inspect-zombie-');
-    // the subshell exits at once; `exec sleep` never reaps it
-    const child = spawn('bash', ['-c', 'for i in $(seq 3 255); do eval "exec $i>&-" 2>/dev/null; done; true & exec sleep 1000'], { detached: true, stdio: 'ignore' });
+    // the subshell exits once the shell has become `sleep` (which never reaps it); exiting earlier, bash
+    // itself could reap it before the exec. In a subshell $$ is the parent shell's pid.
+    const script = 'for i in $(seq 3 255); do eval "exec $i>&-" 2>/dev/null; done; ' +
+      '( while [ "$(cat /proc/$$/comm)" != sleep ]; do sleep 0.01; done ) & exec sleep 1000';
+    const child = spawn('bash', ['-c', script], { detached: true, stdio: 'ignore' });
     child.unref();
     root = child.pid!;
     const zombie = await waitFor(() => {
