@@ -100,53 +100,65 @@ async function main(): Promise<void> {
   try {
     console.log(`bench:archive — a process holding ${MIB} MiB (half random, half text), CRIU ${criu.version}`);
 
-    const TRIALS = Number(process.env.BENCH_ARCHIVE_TRIALS ?? 3);
+    const TRIALS = Number(process.env.BENCH_ARCHIVE_TRIALS ?? 4); // even: each side goes first as often
     const bareDir = join(work, 'bare');
     const archive = join(work, 'app.ckpt');
     const bare = { frozen: [] as number[], dump: [] as number[], restore: [] as number[] };
     const cryo = { frozen: [] as number[], dump: [] as number[], restore: [] as number[], crMs: [] as number[], writeMs: [] as number[], extractMs: [] as number[], criuRestoreMs: [] as number[] };
     let rawBytes = 0;
     let archiveBytes = 0;
-    // alternate the two so that machine noise hits both alike; report medians
+    // interleave the two so that machine noise hits both alike; report medians
     for (let trial = 0; trial < TRIALS; trial++) {
-      // bare criu: dump to a directory on disk, then restore from it
-      rmSync(bareDir, { recursive: true, force: true });
-      mkdirSync(bareDir);
-      const p1 = await startHolder(work, `bare${trial}`);
-      pids.push(p1);
-      spawnSync('sync'); // no writeback of the previous trial's files during this dump
-      const [d1, bareDumpMs] = await time(async () => spawnSync(criu.path, ['dump', '-t', String(p1), '-D', bareDir, '-o', 'dump.log'], { stdio: 'ignore' }));
-      if (d1.status !== 0) throw new Error(`bare criu dump failed, see ${bareDir}/dump.log`);
-      const bareStats = await readDumpStats(join(bareDir, 'stats-dump'));
-      rawBytes = dirBytes(bareDir);
-      await waitGone(p1);
-      const [r1, bareRestoreMs] = await time(async () => spawnSync(criu.path, ['restore', '-D', bareDir, '-d', '-o', 'restore.log'], { stdio: 'ignore' }));
-      if (r1.status !== 0) throw new Error(`bare criu restore failed, see ${bareDir}/restore.log`);
-      kill(treePids(p1));
-      await waitGone(p1);
-      bare.frozen.push((bareStats?.frozenTimeUs ?? NaN) / 1000);
-      bare.dump.push(bareDumpMs);
-      bare.restore.push(bareRestoreMs);
-
-      // cryo: dump to an archive on disk, then restore from it
-      rmSync(archive, { force: true });
-      const p2 = await startHolder(work, `cryo${trial}`);
-      pids.push(p2);
-      spawnSync('sync');
-      const [d2, cryoDumpMs] = await time(() => dumpToArchive(p2, archive, { progress: false }));
-      await waitGone(p2);
-      const [r2, cryoRestoreMs] = await time(() => restoreFromArchive(archive, { progress: false }));
-      pids.push(r2.rootPid);
-      kill(treePids(r2.rootPid));
-      await waitGone(r2.rootPid);
-      archiveBytes = d2.bytes;
-      cryo.frozen.push(d2.frozenMs ?? NaN);
-      cryo.dump.push(cryoDumpMs);
-      cryo.crMs.push(d2.dumpMs);
-      cryo.writeMs.push(d2.writeMs);
-      cryo.restore.push(cryoRestoreMs);
-      cryo.extractMs.push(r2.extractMs);
-      cryo.criuRestoreMs.push(r2.restoreMs);
+      // which side goes first alternates: a dump right after another 1 GiB dump and restore was seen to
+      // freeze up to 2-3x longer here, whichever tool ran it
+      const bareTrial = async () => {
+        // bare criu: dump to a directory on disk, then restore from it
+        rmSync(bareDir, { recursive: true, force: true });
+        mkdirSync(bareDir);
+        const p1 = await startHolder(work, `bare${trial}`);
+        pids.push(p1);
+        spawnSync('sync'); // no writeback of the previous trial's files during this dump
+        const [d1, bareDumpMs] = await time(async () => spawnSync(criu.path, ['dump', '-t', String(p1), '-D', bareDir, '-o', 'dump.log'], { stdio: 'ignore' }));
+        if (d1.status !== 0) throw new Error(`bare criu dump failed, see ${bareDir}/dump.log`);
+        const bareStats = await readDumpStats(join(bareDir, 'stats-dump'));
+        rawBytes = dirBytes(bareDir);
+        await waitGone(p1);
+        const [r1, bareRestoreMs] = await time(async () => spawnSync(criu.path, ['restore', '-D', bareDir, '-d', '-o', 'restore.log'], { stdio: 'ignore' }));
+        if (r1.status !== 0) throw new Error(`bare criu restore failed, see ${bareDir}/restore.log`);
+        kill(treePids(p1));
+        await waitGone(p1);
+        bare.frozen.push((bareStats?.frozenTimeUs ?? NaN) / 1000);
+        bare.dump.push(bareDumpMs);
+        bare.restore.push(bareRestoreMs);
+      };
+      const cryoTrial = async () => {
+        // cryo: dump to an archive on disk, then restore from it
+        rmSync(archive, { force: true });
+        const p2 = await startHolder(work, `cryo${trial}`);
+        pids.push(p2);
+        spawnSync('sync');
+        const [d2, cryoDumpMs] = await time(() => dumpToArchive(p2, archive, { progress: false }));
+        await waitGone(p2);
+        const [r2, cryoRestoreMs] = await time(() => restoreFromArchive(archive, { progress: false }));
+        pids.push(r2.rootPid);
+        kill(treePids(r2.rootPid));
+        await waitGone(r2.rootPid);
+        archiveBytes = d2.bytes;
+        cryo.frozen.push(d2.frozenMs ?? NaN);
+        cryo.dump.push(cryoDumpMs);
+        cryo.crMs.push(d2.dumpMs);
+        cryo.writeMs.push(d2.writeMs);
+        cryo.restore.push(cryoRestoreMs);
+        cryo.extractMs.push(r2.extractMs);
+        cryo.criuRestoreMs.push(r2.restoreMs);
+      };
+      if (trial % 2 === 0) {
+        await bareTrial();
+        await cryoTrial();
+      } else {
+        await cryoTrial();
+        await bareTrial();
+      }
       console.log(`  trial ${trial + 1}: frozen ${cryo.frozen.at(-1)!.toFixed(0)} ms (cryo) vs ${bare.frozen.at(-1)!.toFixed(0)} ms (bare criu)`);
     }
 
