@@ -24,8 +24,8 @@
 // orphanPtsMaster, statusReady). notify_scripts is set only when a hook is given. A hook that throws makes
 // cryo answer notify_success=false; the request then fails with the hook's error as cause.
 // Cancellation: signal / timeoutMs kill CRIU by pid (SIGKILL), reap it, and reject with CryoError.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CryoError, usageError, type ErrorCode } from '../errors.js';
@@ -413,15 +413,43 @@ export class CriuConnection {
   }
 }
 
+// The terminal's Ctrl-C, Ctrl-Z, Ctrl-\ and hang-up go to the whole foreground process group. CRIU
+// killed by one of them in the middle of a dump loses the tree (seen: SIGINT during a 512 MiB dump left
+// neither the tree nor a checkpoint), so CRIU starts with them ignored (an ignored signal stays ignored
+// across exec; libuv resets dispositions in the child, hence `env`). cryo itself holds them back until
+// CRIU has answered. Where env lacks --ignore-signal (coreutils < 9), CRIU gets a session of its own.
+const SHIELD = '--ignore-signal=INT,QUIT,TSTP,HUP';
+let shield: string | null | undefined;
+function signalShield(): string | null {
+  if (shield === undefined) {
+    const env = ['/usr/bin/env', '/bin/env'].find((p) => {
+      try {
+        accessSync(p, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    shield = env && spawnSync(env, [SHIELD, 'true'], { stdio: 'ignore' }).status === 0 ? env : null;
+  }
+  return shield;
+}
+
 /** Spawns `<criu> swrk 3` with its end of a fresh socketpair as fd 3; our copy of that end is closed. */
 export function openCriu(criu: CriuPath, opts: OpenCriuOptions = {}): CriuConnection {
+  try {
+    accessSync(criu.path, constants.X_OK);
+  } catch (e) {
+    throw noCriu(criu, e);
+  }
+  const env = signalShield();
   const [ours, theirs] = seqpacketPair();
   let child: ChildProcess;
   try {
-    child = spawn(criu.path, ['swrk', '3'], {
-      stdio: ['ignore', 'ignore', opts.stderr ?? 'pipe', theirs],
-      env: opts.env ?? process.env,
-    });
+    const options = { stdio: ['ignore', 'ignore', opts.stderr ?? 'pipe', theirs] as StdioOptions, env: opts.env ?? process.env };
+    child = env
+      ? spawn(env, [SHIELD, criu.path, 'swrk', '3'], options) // env execs criu: the pid is CRIU's
+      : spawn(criu.path, ['swrk', '3'], { ...options, detached: true });
   } catch (e) {
     closeFd(ours);
     closeFd(theirs);

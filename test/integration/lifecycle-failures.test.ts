@@ -1,11 +1,12 @@
 // Failures through the built CLI: one line + hint on stderr, nothing on stdout, no stack, the
 // documented exit code, and a tree that CRIU refused still runs.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { criuFor } from '../helpers/env.js';
-import { alive, cli, fixturesDir, lines, Trees, waitFor, type CliResult } from '../helpers/trees.js';
+import { alive, cli, cliPath, fixturesDir, lines, Trees, waitFor, type CliResult } from '../helpers/trees.js';
 
 /** stderr is exactly "cryo: error: ..." + "hint: ...", stdout empty, no stack trace. */
 function assertCleanFailure(r: CliResult, exitCode: number, message: RegExp): void {
@@ -113,4 +114,36 @@ test('restore of a damaged checkpoint: exit 4 (a truncated image, a missing imag
   const mm = readdirSync(join(dir, 'missing')).find((n) => /^mm-\d+\.img$/.test(n))!;
   rmSync(join(dir, 'missing', mm));
   assertCleanFailure(await cli(['restore', '-D', join(dir, 'missing')]), 4, new RegExp(`incomplete: ${mm} missing$`));
+});
+
+// A terminal's Ctrl-C reaches the whole foreground process group: cryo and the CRIU it started. CRIU
+// killed in the middle of a dump loses the tree (seen before CRIU was shielded), so CRIU must finish,
+// cryo write the marker, and only then exit 128+2: the checkpoint is complete and restores.
+test('Ctrl-C to the process group in the middle of a dump: the dump completes and restores, exit 130', async (t) => {
+  if (!criuFor(t)) return;
+  const trees = new Trees();
+  t.after(() => trees.cleanup());
+  const dir = trees.dir();
+  const out = join(dir, 'out');
+  const holder = 'const b = Buffer.alloc(256 << 20, 1); let n = 0; setInterval(() => { b[n % b.length] = 2; require("fs").appendFileSync(process.argv[1], `${++n}\\n`); }, 50)';
+  const { pid } = await trees.start(process.execPath, ['-e', holder, out]);
+  await waitFor(() => lines(out).length >= 2, 'the holder to tick');
+  const ckpt = join(dir, 'ckpt');
+  // cryo leads its own process group, as a foreground job of a terminal does
+  const cryo = spawn(process.execPath, [cliPath, 'dump', String(pid), '-D', ckpt], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  cryo.stderr!.on('data', (d) => (stderr += d));
+  const status = new Promise<number | null>((res) => cryo.on('close', (code) => res(code)));
+  // once CRIU runs, Ctrl-C: SIGINT to every process of the group
+  await waitFor(() => readFileSync(`/proc/${cryo.pid}/task/${cryo.pid}/children`, 'utf8').trim(), 'criu to start', 30_000);
+  process.kill(-cryo.pid!, 'SIGINT');
+  assert.equal(await status, 130, stderr);
+  assert.match(stderr, /SIGINT received; finishing first/);
+  assert.ok(existsSync(join(ckpt, 'cryo.json')), `a complete checkpoint: ${stderr}`);
+  const r = await cli(['restore', '-D', ckpt, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const restored = JSON.parse(r.stdout) as { pid: number; rootPid: number };
+  trees.track(restored.rootPid);
+  const n = lines(out).length;
+  await waitFor(() => lines(out).length >= n + 2, 'the restored holder to tick on');
 });
