@@ -9,6 +9,7 @@ import { readProc, resolveDumpTarget } from './pidns.js';
 import { callCriu, failureFromCriu, type CriuCallHooks } from './call.js';
 import { readStats, type DumpStats } from './stats.js';
 import { findCriu } from './find.js';
+import { signalAll, treePids } from '../archive/tree-pids.js';
 
 export interface DumpOptions extends CommonCriuOptions {
   /** --leave-running: the tree keeps running after the dump; default false (the tree ends) */
@@ -126,7 +127,9 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
       pid: target.root,
       ...commonCriuOpts(opts, 'dump.log', Boolean(opts.tcpEstablished) || netns),
       ...(opts.leaveRunning ? { leave_running: true } : {}),
-      ...(opts.leaveStopped ? { leave_stopped: true } : {}),
+      // a tree to be ended is left stopped and ended by cryo once the checkpoint is in place: cryo dying
+      // between CRIU's answer and the marker then leaves a stopped tree (kill -CONT), never a lost one
+      ...(opts.leaveRunning ? {} : { leave_stopped: true }),
       ...(opts.linkRemap ? { link_remap: true } : {}),
       ...(opts.ghostLimit !== undefined ? { ghost_limit: opts.ghostLimit } : {}),
     },
@@ -150,6 +153,9 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     });
   }
 
+  const endTree = !leftRunning(opts);
+  // the children lists CRIU itself walks (criu check requires them): every task of the stopped tree
+  const treePidsNow = endTree ? treePids(target.root) : [];
   const meta: CheckpointMeta = {
     format: 'cryo-checkpoint',
     version: 1,
@@ -173,16 +179,24 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     writeFileSync(join(tmp, MARKER), `${JSON.stringify(meta, null, 2)}\n`);
     placeDir(tmp, dir, kind);
   } catch (e) {
-    // CRIU's images are complete: keep them where they are rather than lose the tree
+    // CRIU's images are complete: keep them where they are, and give the tree back
+    if (endTree) signalAll(treePidsNow, 'SIGCONT');
     throw new CryoError('FAILED', `cannot move the checkpoint into ${dir}: ${(e as Error).message}`, {
-      hint: `the complete images are in ${tmp}${leftRunning(opts) ? '' : ' (the tree has ended)'}; restore from there or move them`,
+      hint: `the complete images are in ${tmp}${endTree ? ' and the tree was resumed' : ''}; restore from there or move them`,
       cause: e,
       details: { imagesDir: tmp },
     });
   }
+  // the checkpoint is in place: end the tree (by pid, each of them; for cryo's trees the namespace init
+  // takes the rest of its namespace with it)
+  if (endTree) {
+    signalAll(treePidsNow, 'SIGKILL');
+    // as CRIU did: return only once they are dead (zombies at most), so a restore can start at once
+    await untilEnded(treePidsNow, 5000);
+  }
   rmSync(`${dir}.dump-failed.log`, { force: true });
   const stats = readStats(dir).dump;
-  const alive = readProc(target.root);
+  const alive = endTree ? undefined : readProc(target.root);
   return {
     pid,
     rootPid: target.root,
@@ -192,6 +206,20 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     log: join(dir, 'dump.log'),
     running: Boolean(alive && alive.state !== 'Z'),
   };
+}
+
+/** Waits (bounded) until every pid is gone or a zombie. */
+async function untilEnded(pids: number[], maxMs: number): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    const left = pids.filter((p) => {
+      const s = readProc(p)?.state;
+      return s !== undefined && s !== 'Z' && s !== 'X';
+    });
+    if (left.length === 0 || performance.now() > deadline) return;
+    pids = left;
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 function leftRunning(opts: DumpOptions): boolean {
