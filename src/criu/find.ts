@@ -51,7 +51,8 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function isExecutable(p: string): boolean {
+/** Whether `p` may be executed by this process (access X_OK). */
+export function isExecutable(p: string): boolean {
   try {
     accessSync(p, constants.X_OK);
     return true;

@@ -25,13 +25,14 @@
 // cryo answer notify_success=false; the request then fails with the hook's error as cause.
 // Cancellation: signal / timeoutMs kill CRIU by pid (SIGKILL), reap it, and reject with CryoError.
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CryoError, usageError, type ErrorCode } from '../errors.js';
 import { closeFd, PacketSocket, seqpacketPair, strerror, SyscallError } from '../kernel/socket.js';
 import { isHarmlessLogLine, logMessage, readCriuLog } from './log.js';
 import { decodeCriuRequest, decodeCriuResponse, encodeCriuRequest, encodeCriuResponse } from './rpc-codec.js';
+import { isExecutable } from './find.js';
 import type {
   CriuFeatures,
   CriuHook,
@@ -422,14 +423,7 @@ const SHIELD = '--ignore-signal=INT,QUIT,TSTP,HUP';
 let shield: string | null | undefined;
 function signalShield(): string | null {
   if (shield === undefined) {
-    const env = ['/usr/bin/env', '/bin/env'].find((p) => {
-      try {
-        accessSync(p, constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const env = ['/usr/bin/env', '/bin/env'].find(isExecutable);
     shield = env && spawnSync(env, [SHIELD, 'true'], { stdio: 'ignore' }).status === 0 ? env : null;
   }
   return shield;
@@ -437,11 +431,7 @@ function signalShield(): string | null {
 
 /** Spawns `<criu> swrk 3` with its end of a fresh socketpair as fd 3; our copy of that end is closed. */
 export function openCriu(criu: CriuPath, opts: OpenCriuOptions = {}): CriuConnection {
-  try {
-    accessSync(criu.path, constants.X_OK);
-  } catch (e) {
-    throw noCriu(criu, e);
-  }
+  if (!isExecutable(criu.path)) throw noCriu(criu, new Error(`${criu.path} is not an executable file`));
   const env = signalShield();
   const [ours, theirs] = seqpacketPair();
   let child: ChildProcess;
