@@ -10,7 +10,7 @@ import { dumpToArchive } from '../src/archive/dump.js';
 import { humanBytes } from '../src/archive/progress.js';
 import { restoreFromArchive } from '../src/archive/restore.js';
 import { readDumpStats } from '../src/archive/tree.js';
-import { treePids } from '../src/archive/tree-pids.js';
+import { treePids } from '../src/kernel/tree-pids.js';
 import { zstdCompress, zstdDecompress } from '../src/archive/zstd.js';
 import { findCriu } from '../src/criu/find.js';
 import { run } from '../src/criu/run.js';

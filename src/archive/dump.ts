@@ -10,7 +10,7 @@ import type { DumpOptions } from '../criu/dump.js';
 import type { ArchiveManifest, ArchiveProcess } from './format.js';
 import { createStaging, stagingRootFor } from './staging.js';
 import { readCmdline, readDumpStats, readPstree } from './tree.js';
-import { innermostPid, signalAll, treePids } from './tree-pids.js';
+import { innermostPid, signalAll, treePids } from '../kernel/tree-pids.js';
 import { interrupted, writeArchive, type ArchiveOutput, type WriteArchiveOptions } from './write.js';
 
 export interface DumpToArchiveOptions extends Omit<DumpOptions, 'leaveStopped' | 'force' | 'signal'>, WriteArchiveOptions {

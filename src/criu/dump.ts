@@ -9,7 +9,7 @@ import { readProc, resolveDumpTarget } from './pidns.js';
 import { callCriu, failureFromCriu, type CriuCallHooks } from './call.js';
 import { readStats, type DumpStats } from './stats.js';
 import { findCriu } from './find.js';
-import { signalAll, treePids } from '../archive/tree-pids.js';
+import { signalAll, treePids } from '../kernel/tree-pids.js';
 
 export interface DumpOptions extends CommonCriuOptions {
   /** --leave-running: the tree keeps running after the dump; default false (the tree ends) */

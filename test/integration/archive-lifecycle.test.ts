@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import os from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { treePids } from '../../src/archive/tree-pids.js';
+import { treePids } from '../../src/kernel/tree-pids.js';
 import { run } from '../../src/criu/run.js';
 import { criuFor } from '../helpers/env.js';
 

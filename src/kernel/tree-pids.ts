@@ -1,5 +1,5 @@
 // Host pids of a live (stopped) tree and the signals that resume or end it. cryo ends a tree
-// itself only after its archive is safely written; every pid is signalled by number.
+// itself only after its checkpoint (directory or archive) is safely written; every pid is signalled by number.
 import { readdirSync, readFileSync } from 'node:fs';
 
 function children(pid: number): number[] {
