@@ -1,0 +1,35 @@
+// openCheckpoint: a checkpoint directory, an archive file or an archive stream, opened as one thing.
+import { statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { CryoError } from '../errors.js';
+import { isArchiveFile, openArchive } from './source-archive.js';
+import { openDir } from './source-dir.js';
+import type { OpenedCheckpoint, OpenOptions } from './source.js';
+
+/** A path (directory or archive file, told apart by content), or an explicit kind. */
+export type CheckpointInput =
+  | string
+  | { dir: string }
+  | { archive: string }
+  | { stream: Readable | AsyncIterable<Uint8Array>; name?: string };
+
+export async function openCheckpoint(input: CheckpointInput, opts: OpenOptions = {}): Promise<OpenedCheckpoint> {
+  if (typeof input !== 'string') {
+    if ('dir' in input) return openDir(input.dir);
+    if ('archive' in input) return openArchive({ path: input.archive }, opts);
+    return openArchive(input, opts);
+  }
+  let st;
+  try {
+    st = statSync(input);
+  } catch {
+    throw new CryoError('NOT_FOUND', `no such checkpoint: ${input}`, { hint: 'pass a checkpoint directory written by cryo dump -D, or an archive written by cryo dump -o' });
+  }
+  if (st.isDirectory()) return openDir(input);
+  if (!isArchiveFile(input)) {
+    throw new CryoError('BAD_ARCHIVE', `${input} is neither a checkpoint directory nor a cryo archive`, {
+      hint: 'pass a directory written by cryo dump -D, or an archive written by cryo dump -o',
+    });
+  }
+  return openArchive({ path: input }, opts);
+}

@@ -1,0 +1,35 @@
+// CRIU's statistics of a checkpoint (stats-dump, stats-restore): the one reader, CRIU's names and
+// units (times in µs).
+import { join } from 'node:path';
+import type { DumpStats, RestoreStats } from './meta.js';
+import { readSmallImage } from './read-small-image.js';
+
+export interface CheckpointStats {
+  dump?: DumpStats;
+  restore?: RestoreStats;
+}
+
+function readOne(file: string, key: 'dump' | 'restore'): Record<string, number> | undefined {
+  let entries: Array<Record<string, unknown>>;
+  try {
+    entries = readSmallImage(file, 'STATS');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const rec = entries[0]?.[key];
+  if (!rec || typeof rec !== 'object') return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rec)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+/** stats-dump and stats-restore of an images directory (or of `restoreDir` for the restore's); absent files give undefined. */
+export function readStats(dir: string, restoreDir = dir): CheckpointStats {
+  const out: CheckpointStats = {};
+  const dump = readOne(join(dir, 'stats-dump'), 'dump');
+  const restore = readOne(join(restoreDir, 'stats-restore'), 'restore');
+  if (dump) out.dump = dump as DumpStats;
+  if (restore) out.restore = restore as RestoreStats;
+  return out;
+}
