@@ -19,8 +19,8 @@ export {
   type CriuExit,
   type CriuCheckResult,
   type CriuFailureDetails,
-} from './criu/rpc.js';
-export type * from './criu/rpc-types.js';
+} from './criu/rpc/index.js';
+export type * from './criu/rpc/types.js';
 export { readCriuLog, parseCriuLog, firstErrors, isHarmlessLogLine, type CriuLog } from './criu/log.js';
 export { run, type RunOptions, type RunResult } from './kernel/run.js';
 export { dump, readMeta, classifyDir, MARKER, type DumpOptions, type DumpResult, type CheckpointMeta } from './criu/dump.js';
