@@ -10,10 +10,10 @@ import { dumpToArchive } from '../src/archive/dump.js';
 import { humanBytes } from '../src/archive/progress.js';
 import { restoreFromArchive } from '../src/archive/restore.js';
 import { readDumpStats } from '../src/archive/tree.js';
-import { treePids } from '../src/kernel/tree-pids.js';
+import { listTree } from '../src/kernel/process.js';
 import { zstdCompress, zstdDecompress } from '../src/archive/zstd.js';
 import { findCriu } from '../src/criu/find.js';
-import { run } from '../src/criu/run.js';
+import { run } from '../src/kernel/run.js';
 
 const MIB = Number(process.env.BENCH_ARCHIVE_MIB ?? 1024);
 const HOLDER = `
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
         await waitGone(p1);
         const [r1, bareRestoreMs] = await time(async () => spawnSync(criu.path, ['restore', '-D', bareDir, '-d', '-o', 'restore.log'], { stdio: 'ignore' }));
         if (r1.status !== 0) throw new Error(`bare criu restore failed, see ${bareDir}/restore.log`);
-        kill(treePids(p1));
+        kill(listTree(p1));
         await waitGone(p1);
         bare.frozen.push((bareStats?.frozenTimeUs ?? NaN) / 1000);
         bare.dump.push(bareDumpMs);
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
         await waitGone(p2);
         const [r2, cryoRestoreMs] = await time(() => restoreFromArchive(archive, { progress: false }));
         pids.push(r2.rootPid);
-        kill(treePids(r2.rootPid));
+        kill(listTree(r2.rootPid));
         await waitGone(r2.rootPid);
         archiveBytes = d2.bytes;
         cryo.frozen.push(d2.frozenMs ?? NaN);

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findCriu } from '../src/criu/find.js';
-import { listTree } from '../src/kernel/proc.js';
+import { listTree } from '../src/kernel/process.js';
 import { preflight } from '../src/preflight/preflight.js';
 
 const N = Number(process.env.BENCH_CHECK_PROCS ?? 200);

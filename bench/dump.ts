@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findCriu } from '../src/criu/find.js';
 import { detectNetworkLock } from '../src/criu/options.js';
-import { run, childPids } from '../src/criu/run.js';
+import { run, childPids } from '../src/kernel/run.js';
 import { dump } from '../src/criu/dump.js';
 import { restore } from '../src/criu/restore.js';
 
@@ -121,19 +121,19 @@ try {
   // run() starts the tree in cryo's PID namespace; both sides dump its init (the same tree)
   const small = async () => {
     const r = await run('sh', ['-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done | while read -r l; do :; done']);
-    started.push(r.initPid!);
-    return r.initPid!;
+    started.push(r.rootPid);
+    return r.rootPid;
   };
   const large = async () => {
     const r = await run(process.execPath, ['-e', 'const b = Buffer.alloc(1 << 30, 7); setInterval(() => b[0]++, 100)']);
-    started.push(r.initPid!);
+    started.push(r.rootPid);
     // wait until the GiB is touched (RSS above 1 GiB)
     for (;;) {
       const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${r.pid}/status`, 'utf8'))?.[1] ?? 0);
       if (rss > 1024 * 1024) break;
       await new Promise((res) => setTimeout(res, 50));
     }
-    return r.initPid!;
+    return r.rootPid;
   };
   console.log(`criu ${criu.version} at ${criu.path}; network-lock backend for trees that need one: ${lock}`);
   await compare('small tree (sh | sh pipe loop)', small, 7, work);

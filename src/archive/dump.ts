@@ -2,15 +2,15 @@
 // (CRIU's leave_stopped keeps it stopped afterwards); the archive is then compressed and written,
 // fsync'ed and renamed; only then is the tree ended (or, with leaveRunning, it was resumed by CRIU
 // right after the copy). Any failure or interruption before that resumes the tree.
-import { accessSync, constants, copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CryoError, isCryoError } from '../errors.js';
 import type { DumpOptions } from '../criu/dump.js';
 import type { ArchiveManifest, ArchiveProcess } from './format.js';
 import { createStaging, stagingRootFor } from './staging.js';
-import { readCmdline, readDumpStats, readPstree } from './tree.js';
-import { innermostPid, signalAll, treePids } from '../kernel/tree-pids.js';
+import { readDumpStats, readPstree } from './tree.js';
+import { innermostPid, listTree, readCmdline, resolveDumpTarget, signalTree, treeMemoryBytes } from '../kernel/process.js';
 import { interrupted, writeArchive, type ArchiveOutput, type WriteArchiveOptions } from './write.js';
 
 export interface DumpToArchiveOptions extends Omit<DumpOptions, 'leaveStopped' | 'force' | 'signal'>, WriteArchiveOptions {
@@ -76,7 +76,7 @@ function keepLog(e: unknown, imagesDir: string): unknown {
 export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpToArchiveOptions = {}): Promise<DumpToArchiveResult> {
   checkOutput(out, opts);
   const { dump } = await import('../criu/dump.js');
-  const staging = await createStaging('dump', stagingRootFor(await treeMemory(pid, opts)));
+  const staging = await createStaging('dump', stagingRootFor(treeMemory(pid, opts)));
   const imagesDir = join(staging.dir, 'images');
   const leaveRunning = Boolean(opts.leaveRunning);
   let pids: number[] = [];
@@ -91,7 +91,7 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
       throw keepLog(e, imagesDir);
     }
     const dumpMs = performance.now() - t0;
-    pids = treePids(d.rootPid);
+    pids = listTree(d.rootPid);
     try {
       if (opts.signal?.aborted) throw interrupted();
       const stats = await readDumpStats(join(imagesDir, 'stats-dump'));
@@ -110,7 +110,7 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
         dumpOptions: dumpOptionsOf(opts),
       }, opts);
       const writeMs = performance.now() - t1;
-      if (!leaveRunning) signalAll(pids, 'SIGKILL');
+      if (!leaveRunning) signalTree(pids, 'SIGKILL');
       return {
         pid: d.pid,
         rootPid: d.rootPid,
@@ -127,7 +127,7 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
       };
     } catch (e) {
       // nothing was written: give the tree back
-      if (!leaveRunning) signalAll(pids, 'SIGCONT');
+      if (!leaveRunning) signalTree(pids, 'SIGCONT');
       if (isCryoError(e)) {
         throw new CryoError(e.code, e.message, {
           hint: `${e.hint ? `${e.hint}; ` : ''}the process tree was resumed, nothing was lost`,
@@ -144,23 +144,14 @@ export async function dumpToArchive(pid: number, out: ArchiveOutput, opts: DumpT
 }
 
 /** Resident memory of the tree (an upper bound for its page images), bytes. */
-async function treeMemory(pid: number, opts: DumpToArchiveOptions): Promise<number> {
+function treeMemory(pid: number, opts: DumpToArchiveOptions): number {
   let root = pid;
   try {
-    const { resolveDumpTarget } = await import('../criu/pidns.js');
-    if (!opts.noPidnsRoot) root = resolveDumpTarget(pid).root;
+    if (!opts.noPidnsRoot) root = resolveDumpTarget(pid).rootPid;
   } catch {
     // dump() reports a missing process
   }
-  let total = 0;
-  for (const p of treePids(root)) {
-    try {
-      total += Number(/^VmRSS:\s*(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    } catch {
-      // gone
-    }
-  }
-  return total;
+  return treeMemoryBytes(root);
 }
 
 /** Refuses an output that cannot work before the tree is touched. */

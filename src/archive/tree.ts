@@ -108,18 +108,6 @@ export async function readDumpStats(path: string): Promise<NonNullable<ArchiveMa
   };
 }
 
-/** argv of a live (or stopped) process, undefined when it is gone. */
-export function readCmdline(pid: number): string[] | undefined {
-  try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    const parts = raw.split('\0');
-    if (parts.at(-1) === '') parts.pop();
-    return parts;
-  } catch {
-    return undefined;
-  }
-}
-
 let version: string | undefined;
 export function cryoVersion(): string {
   if (version) return version;

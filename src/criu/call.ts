@@ -4,7 +4,7 @@ import { CryoError, isCryoError } from '../errors.js';
 import { explainFailure } from './explain.js';
 import type { CriuBinary } from './find.js';
 import { firstErrors, logMessage } from './log.js';
-import type { CriuHooks, CriuRequest, CriuResponse } from './rpc-types.js';
+import type { CriuHooks, CriuRequest, CriuResponse } from './rpc/types.js';
 
 export type CriuCallHooks = CriuHooks;
 
@@ -14,7 +14,7 @@ export async function callCriu(
   req: CriuRequest,
   opts: { imagesDir: string; hooks?: CriuHooks; signal?: AbortSignal },
 ): Promise<CriuResponse> {
-  const { criuCall } = await import('./rpc.js');
+  const { criuCall } = await import('./rpc/one-shot.js');
   return criuCall(criu, req, { imagesDir: opts.imagesDir, hooks: opts.hooks, signal: opts.signal, errorCode: 'RPC' });
 }
 

@@ -1,15 +1,14 @@
 // Checkpoints a process tree into a directory without ever losing it: CRIU writes into a temporary
 // directory next to DIR, which is renamed into place (with cryo.json, the completeness marker) only
 // once the dump succeeded. When CRIU fails it resumes the tree; cryo checks that it still runs.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { commonCriuOpts, parsePid, type CommonCriuOptions } from './options.js';
-import { readProc, resolveDumpTarget } from './pidns.js';
+import { listTree, ownNetns, readProcess, resolveDumpTarget, signalTree, waitUntilGone } from '../kernel/process.js';
 import { callCriu, failureFromCriu, type CriuCallHooks } from './call.js';
 import { readStats, type DumpStats } from './stats.js';
 import { findCriu } from './find.js';
-import { signalAll, treePids } from '../kernel/tree-pids.js';
 
 export interface DumpOptions extends CommonCriuOptions {
   /** --leave-running: the tree keeps running after the dump; default false (the tree ends) */
@@ -91,14 +90,14 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
   if (opts.ghostLimit !== undefined && (!Number.isInteger(opts.ghostLimit) || opts.ghostLimit < 0 || opts.ghostLimit > 0xffffffff)) {
     throw new CryoError('USAGE', `expected ghostLimit as a byte count from 0 to 4294967295, got ${opts.ghostLimit}`);
   }
-  const proc = readProc(pid);
+  const proc = readProcess(pid);
   if (!proc || proc.state === 'Z' || proc.state === 'X') {
     throw new CryoError('NO_PROCESS', proc ? `process ${pid} has already exited (zombie)` : `no process with pid ${pid}`, {
       hint: 'check the pid with `ps`; `cryo run` prints the pid of the tree it starts',
       details: { pid },
     });
   }
-  const target = opts.noPidnsRoot ? { root: pid, pid, pidns: false } : resolveDumpTarget(pid);
+  const target = opts.noPidnsRoot ? { pid, rootPid: pid, pidns: false } : resolveDumpTarget(pid);
 
   const kind = classifyDir(dir);
   if (kind === 'not-dir') throw new CryoError('EXISTS', `${dir} exists and is not a directory`, { hint: 'pass a directory path to -D' });
@@ -120,11 +119,11 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     throw new CryoError('FAILED', `cannot write next to ${dir}: ${(e as Error).message}`, { hint: 'pass a writable path to -D', cause: e });
   }
 
-  const netns = ownNetns(target.root);
+  const netns = ownNetns(target.rootPid);
   const req = {
     type: 'DUMP' as const,
     opts: {
-      pid: target.root,
+      pid: target.rootPid,
       ...commonCriuOpts(opts, 'dump.log', Boolean(opts.tcpEstablished) || netns),
       ...(opts.leaveRunning ? { leave_running: true } : {}),
       // a tree to be ended is left stopped and ended by cryo once the checkpoint is in place: cryo dying
@@ -145,24 +144,24 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
       /* CRIU wrote no log */
     }
     rmSync(tmp, { recursive: true, force: true });
-    const alive = readProc(target.root);
+    const alive = readProcess(target.rootPid);
     throw failureFromCriu('dump', e, log, {
       pid,
-      rootPid: target.root,
+      rootPid: target.rootPid,
       running: Boolean(alive && alive.state !== 'Z'),
     });
   }
 
   const endTree = !leftRunning(opts);
   // the children lists CRIU itself walks (criu check requires them): every task of the stopped tree
-  const treePidsNow = endTree ? treePids(target.root) : [];
+  const treePidsNow = endTree ? listTree(target.rootPid) : [];
   const meta: CheckpointMeta = {
     format: 'cryo-checkpoint',
     version: 1,
     created: new Date().toISOString(),
     criu: criu.version,
     pid: target.pid,
-    rootPid: target.root,
+    rootPid: target.rootPid,
     pidns: target.pidns,
     netns,
     ...(target.pidns && target.nsPid !== undefined ? { nsPid: target.nsPid } : {}),
@@ -180,7 +179,7 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
     placeDir(tmp, dir, kind);
   } catch (e) {
     // CRIU's images are complete: keep them where they are, and give the tree back
-    if (endTree) signalAll(treePidsNow, 'SIGCONT');
+    if (endTree) signalTree(treePidsNow, 'SIGCONT');
     throw new CryoError('FAILED', `cannot move the checkpoint into ${dir}: ${(e as Error).message}`, {
       hint: `the complete images are in ${tmp}${endTree ? ' and the tree was resumed' : ''}; restore from there or move them`,
       cause: e,
@@ -190,16 +189,16 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
   // the checkpoint is in place: end the tree (by pid, each of them; for cryo's trees the namespace init
   // takes the rest of its namespace with it)
   if (endTree) {
-    signalAll(treePidsNow, 'SIGKILL');
+    signalTree(treePidsNow, 'SIGKILL');
     // as CRIU did: return only once they are dead (zombies at most), so a restore can start at once
-    await untilEnded(treePidsNow, 5000);
+    await waitUntilGone(treePidsNow, 5000);
   }
   rmSync(`${dir}.dump-failed.log`, { force: true });
   const stats = readStats(dir).dump;
-  const alive = endTree ? undefined : readProc(target.root);
+  const alive = endTree ? undefined : readProcess(target.rootPid);
   return {
     pid,
-    rootPid: target.root,
+    rootPid: target.rootPid,
     dir,
     wallMs: Math.round((performance.now() - t0) * 10) / 10,
     stats,
@@ -208,31 +207,8 @@ export async function dump(pid: number, dir: string, opts: DumpOptions = {}): Pr
   };
 }
 
-/** Waits (bounded) until every pid is gone or a zombie. */
-async function untilEnded(pids: number[], maxMs: number): Promise<void> {
-  const deadline = performance.now() + maxMs;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-    const left = pids.filter((p) => {
-      const s = readProc(p)?.state;
-      return s !== undefined && s !== 'Z' && s !== 'X';
-    });
-    if (left.length === 0 || performance.now() > deadline) return;
-    pids = left;
-    await new Promise((r) => setTimeout(r, delay));
-  }
-}
-
 function leftRunning(opts: DumpOptions): boolean {
   return Boolean(opts.leaveRunning || opts.leaveStopped);
-}
-
-/** True when PID's network namespace differs from ours (CRIU then dumps it and locks its network). */
-function ownNetns(pid: number): boolean {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/net`) !== readlinkSync('/proc/self/ns/net');
-  } catch {
-    return true;
-  }
 }
 
 /** Moves the finished temp dir into place; an old checkpoint is replaced only after that succeeds. */

@@ -8,8 +8,8 @@ import { callCriu, failureFromCriu, type CriuCallHooks } from './call.js';
 import { classifyDir, readMeta } from './dump.js';
 import { findCriu } from './find.js';
 import { commonCriuOpts, type CommonCriuOptions } from './options.js';
-import { findInNamespace, readProc } from './pidns.js';
-import { childPids } from './run.js';
+import { findInNamespace, readProcess } from '../kernel/process.js';
+import { childPids } from '../kernel/run.js';
 import { readSimpleImage, readStats, type RestoreStats } from './stats.js';
 
 export interface RestoreOptions extends CommonCriuOptions {
@@ -88,7 +88,7 @@ async function waitForPids(pids: number[], waitMs: number): Promise<void> {
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
     let zombie: number | undefined;
     for (const p of pids) {
-      const info = readProc(p);
+      const info = readProcess(p);
       if (!info) continue;
       if (info.state !== 'Z' && info.state !== 'X') {
         throw new CryoError('RESTORE_FAILED', `pid ${p} is taken by a running process (${info.comm}); the checkpoint needs its original pids`, {

@@ -72,7 +72,7 @@ const WIRE: Record<string, number> = {
 
 /**
  * The message and enum types of one descriptor JSON (as scripts/build.mjs writes it from proto/),
- * resolved lazily and cached. cryo has two: the images (here) and CRIU's RPC (src/criu/rpc-codec.ts).
+ * resolved lazily and cached. cryo has two: the images (here) and CRIU's RPC (src/criu/rpc/codec.ts).
  */
 export class SchemaSet {
   #root: JsonNamespace | undefined;

@@ -1,4 +1,4 @@
-// Readers for /proc/<pid>/*: the process tree, status, fds with fdinfo, maps, namespaces.
+// Readers for /proc/<pid>/* files: stat, status, fds with fdinfo, maps, namespaces (the tree: process.ts).
 // Every reader tolerates a process that ends mid-walk: it returns undefined or empty data.
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 
@@ -24,45 +24,6 @@ function listDir(path: string): string[] {
   } catch {
     return [];
   }
-}
-
-export function processExists(pid: number): boolean {
-  return readText(`/proc/${pid}/stat`) !== undefined;
-}
-
-/** Direct children of every thread of `pid` (task/<tid>/children), or a ppid scan where that file is absent. */
-export function readChildren(pid: number): number[] {
-  const out: number[] = [];
-  let sawFile = false;
-  for (const tid of listDir(`/proc/${pid}/task`)) {
-    const text = readText(`/proc/${pid}/task/${tid}/children`);
-    if (text === undefined) continue;
-    sawFile = true;
-    for (const w of text.split(' ')) if (w.trim()) out.push(Number(w));
-  }
-  if (sawFile) return out;
-  return listPids().filter((p) => readStat(p)?.ppid === pid);
-}
-
-export function listPids(): number[] {
-  return listDir('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number);
-}
-
-/** `root` and all its descendants, parents before children. */
-export function listTree(root: number): number[] {
-  const out: number[] = [];
-  const seen = new Set<number>();
-  const queue = [root];
-  while (queue.length) {
-    const pid = queue.shift()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
-    out.push(pid);
-    queue.push(...readChildren(pid));
-  }
-  return out;
 }
 
 export interface ProcStat {
@@ -97,12 +58,6 @@ export function readStatus(pid: number): Record<string, string> | undefined {
     if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
   }
   return out;
-}
-
-export function readCmdline(pid: number): string[] {
-  const text = readText(`/proc/${pid}/cmdline`);
-  if (!text) return [];
-  return text.split('\0').filter((s, i, a) => s !== '' || i < a.length - 1);
 }
 
 export interface FdInfo {

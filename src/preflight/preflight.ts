@@ -3,12 +3,11 @@
 // test/integration/preflight-*.test.ts); rules marked "finding" only inform.
 import { readlinkSync, statSync } from 'node:fs';
 import { CryoError, isCryoError } from '../errors.js';
-import { resolveDumpTarget } from '../criu/pidns.js';
+import { listTree, resolveDumpTarget } from '../kernel/process.js';
 import { KcmpType, kcmp } from '../kernel/kcmp.js';
 import {
   type MapEntry,
   type ProcFd,
-  listTree,
   readFds,
   readMaps,
   readNamespaces,
@@ -148,7 +147,7 @@ export function preflight(pid: number, opts: PreflightOptions = {}): PreflightRe
   let rootPid = pid;
   let partOf: CryoError | undefined;
   try {
-    rootPid = resolveDumpTarget(pid).root;
+    rootPid = resolveDumpTarget(pid).rootPid;
   } catch (e) {
     if (!isCryoError(e)) throw e;
     partOf = e;

@@ -5,8 +5,8 @@ import { appendFileSync, chmodSync, closeSync, existsSync, mkdtempSync, openSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeCriuRequest, encodeCriuResponse } from '../../src/criu/rpc.js';
-import type { CriuRequest, CriuResponse } from '../../src/criu/rpc-types.js';
+import { decodeCriuRequest, encodeCriuResponse } from '../../src/criu/rpc/codec.js';
+import type { CriuRequest, CriuResponse } from '../../src/criu/rpc/types.js';
 import { recvPacket, sendPacket } from '../../src/kernel/socket.js';
 
 export type FakeScenario =

@@ -4,8 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, childPids, type RunOptions } from '../../src/criu/run.js';
-import { isCryoInit, readProc } from '../../src/criu/pidns.js';
+import { run, childPids, type RunOptions, type RunResult } from '../../src/kernel/run.js';
+import { isCryoInit, readProcess } from '../../src/kernel/process.js';
 
 /** Repository root (tests run from dist/test/...). */
 export const repoRoot = new URL('../../../', import.meta.url).pathname;
@@ -63,7 +63,7 @@ export async function waitFor<T>(pred: () => T | Promise<T>, what: string, timeo
 
 /** True while PID is a live (non-zombie) process. */
 export function alive(pid: number): boolean {
-  const p = readProc(pid);
+  const p = readProcess(pid);
   return Boolean(p && p.state !== 'Z' && p.state !== 'X');
 }
 
@@ -116,9 +116,9 @@ export class Trees {
   private dirs = new Set<string>();
 
   /** Starts a tree with cryo's run() and tracks it; returns the command's pid. */
-  async start(cmd: string, args: string[], opts: RunOptions = {}): Promise<{ pid: number; initPid?: number }> {
+  async start(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const r = await run(cmd, args, opts);
-    this.track(r.initPid ?? r.pid);
+    this.track(r.rootPid);
     return r;
   }
 
@@ -148,7 +148,7 @@ export class Trees {
 
 /** The tree root to kill for a pid `cryo run` printed: cryo's namespace init when there is one. */
 export function rootOf(pid: number): number {
-  const ppid = readProc(pid)?.ppid;
+  const ppid = readProcess(pid)?.ppid;
   return ppid !== undefined && ppid > 1 && isCryoInit(ppid) ? ppid : pid;
 }
 

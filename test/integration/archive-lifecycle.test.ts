@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import os from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { treePids } from '../../src/kernel/tree-pids.js';
-import { run } from '../../src/criu/run.js';
+import { listTree } from '../../src/kernel/process.js';
+import { run } from '../../src/kernel/run.js';
 import { criuFor } from '../helpers/env.js';
 
 const cliPath = new URL('../../src/cli/main.js', import.meta.url).pathname;
@@ -68,7 +68,7 @@ class Fixture {
   async start(mib: number, name = 'count'): Promise<Tree> {
     const count = join(this.dir, name);
     const r = await run('python3', [join(this.dir, 'holder.py'), String(mib), count]);
-    const root = r.initPid ?? r.pid;
+    const root = r.rootPid;
     this.roots.add(root);
     await waitFor(() => counter(count) > 2, 'the test tree to start counting', 30_000);
     return { pid: r.pid, root, count };
@@ -79,7 +79,7 @@ class Fixture {
   /** Ends every tree this test started or restored, by pid. */
   cleanup(): void {
     for (const root of this.roots) {
-      for (const p of treePids(root)) {
+      for (const p of listTree(root)) {
         try {
           process.kill(p, 'SIGKILL');
         } catch {
@@ -222,13 +222,13 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     const outcomes: string[] = [];
     for (const delay of [0, 150, 400, 800, 1300, 2000, 3500, 6000]) {
       const tree = await f.start(256, `count-${delay}`);
-      const pids = treePids(tree.root);
+      const pids = listTree(tree.root);
       const file = join(f.dir, `kill-${delay}.ckpt`);
       let cryoPid = 0;
       const ran = cryo(['dump', String(tree.pid), '-o', file], (p) => (cryoPid = p));
       await waitFor(() => cryoPid > 0, 'cryo to start');
       await sleep(delay);
-      const helpers = treePids(cryoPid).slice(1); // criu swrk, if running now
+      const helpers = listTree(cryoPid).slice(1); // criu swrk, if running now
       try {
         process.kill(cryoPid, signal);
       } catch {

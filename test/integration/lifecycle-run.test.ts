@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readProc } from '../../src/criu/pidns.js';
+import { readProcess } from '../../src/kernel/process.js';
 import { isRoot, requireOrSkip } from '../helpers/env.js';
 import { cli, cliPath, lines, rootOf, Trees, waitFor } from '../helpers/trees.js';
 
@@ -39,7 +39,7 @@ test('cryo run: pid alone, own session, only stdio open, env/cwd/log honoured', 
   assert.equal(r.stderr, '');
   const pid = Number(r.stdout);
   trees.track(rootOf(pid));
-  await waitFor(() => lines(log).length >= 1 && readProc(pid)?.comm === 'sleep', 'the command to start');
+  await waitFor(() => lines(log).length >= 1 && readProcess(pid)?.comm === 'sleep', 'the command to start');
   assert.deepEqual(lines(log), [`cwd=${dir} greet=hi`]);
   // its own session and process group
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -51,12 +51,12 @@ test('cryo run: pid alone, own session, only stdio open, env/cwd/log honoured', 
   assert.equal(readlinkSync(`/proc/${pid}/fd/0`), '/dev/null');
   assert.equal(readlinkSync(`/proc/${pid}/fd/1`), log);
   // in a PID namespace of its own, not PID 1 there
-  const nspid = readProc(pid)!.nspid;
+  const nspid = readProcess(pid)!.nspid;
   assert.equal(nspid.length, 2);
   assert.notEqual(nspid[1], 1);
   // SIGTERM works as for any process (it is not the namespace's init)
   process.kill(pid, 'SIGTERM');
-  await waitFor(() => !readProc(pid) || readProc(pid)!.state === 'Z', 'SIGTERM to end the command');
+  await waitFor(() => (readProcess(pid)?.state ?? 'Z') === 'Z', 'SIGTERM to end the command');
 });
 
 test('cryo run --log: the log holds the command\'s output only, even when the tree is killed as a dump does', async (t) => {
@@ -68,11 +68,11 @@ test('cryo run --log: the log holds the command\'s output only, even when the tr
   assert.equal(r.status, 0, r.stderr);
   const pid = Number(r.stdout);
   const init = trees.track(rootOf(pid));
-  const unshare = readProc(init)!.ppid;
-  await waitFor(() => lines(log).length >= 1 && readProc(pid)?.comm === 'sleep', 'the command to start');
+  const unshare = readProcess(init)!.ppid;
+  await waitFor(() => lines(log).length >= 1 && readProcess(pid)?.comm === 'sleep', 'the command to start');
   // CRIU ends a dumped tree with SIGKILL; util-linux's unshare then complains on its own stderr
   process.kill(init, 'SIGKILL');
-  await waitFor(() => !readProc(unshare) || readProc(unshare)!.state === 'Z', 'unshare to end');
+  await waitFor(() => (readProcess(unshare)?.state ?? 'Z') === 'Z', 'unshare to end');
   assert.deepEqual(lines(log), ['started']);
 });
 
@@ -82,7 +82,7 @@ test('cryo run --no-pidns: the command itself leads the session, stdio on /dev/n
   const r = await cli(['run', '--no-pidns', '--', 'sleep', '300']);
   assert.equal(r.status, 0, r.stderr);
   const pid = trees.track(Number(r.stdout));
-  await waitFor(() => readProc(pid)?.comm === 'sleep', 'sleep to start');
+  await waitFor(() => readProcess(pid)?.comm === 'sleep', 'sleep to start');
   assert.deepEqual(readdirSync(`/proc/${pid}/fd`).map(Number).sort(), [0, 1, 2]);
   for (const fd of [0, 1, 2]) assert.equal(readlinkSync(`/proc/${pid}/fd/${fd}`), '/dev/null');
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

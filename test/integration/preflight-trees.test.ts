@@ -487,9 +487,9 @@ const CASES: Case[] = [
     start: async (prog) => {
       const r = await cli(['run', '--json', '--', prog, 'fanout', '3']);
       assert.equal(r.status, 0, r.stderr);
-      const { pid, initPid } = JSON.parse(r.stdout) as { pid: number; initPid?: number };
+      const { pid, rootPid } = JSON.parse(r.stdout) as { pid: number; rootPid: number };
       await waitFor(() => firstChild(pid), 'its children');
-      return { pid, kill: [initPid ?? pid], root: initPid };
+      return { pid, kill: [rootPid], root: rootPid };
     },
     dumpable: true,
     options: [],

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { CryoError } from '../../src/errors.js';
-import { checkCriu, checkCriuFeatures, criuCall, getCriuVersion } from '../../src/criu/rpc.js';
+import { checkCriu, checkCriuFeatures, criuCall, getCriuVersion } from '../../src/criu/rpc/index.js';
 import { criuFor } from '../helpers/env.js';
 
 /** Starts a bash loop (dash cannot close fds above 9) as the leader of a new session, stdio on /dev/null, every other fd closed. */

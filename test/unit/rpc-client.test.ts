@@ -14,8 +14,8 @@ import {
   getCriuVersion,
   openCriu,
   openDumpSession,
-} from '../../src/criu/rpc.js';
-import type { CriuNotifyInfo } from '../../src/criu/rpc-types.js';
+} from '../../src/criu/rpc/index.js';
+import type { CriuNotifyInfo } from '../../src/criu/rpc/types.js';
 import { makeFakeCriu, readRecord, type FakeScenario } from '../helpers/fake-criu.js';
 
 const dirs: string[] = [];

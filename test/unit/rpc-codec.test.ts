@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
-import { decodeCriuRequest, decodeCriuResponse, encodeCriuRequest, encodeCriuResponse } from '../../src/criu/rpc-codec.js';
-import type { CriuRequest, CriuResponse } from '../../src/criu/rpc-types.js';
+import { decodeCriuRequest, decodeCriuResponse, encodeCriuRequest, encodeCriuResponse } from '../../src/criu/rpc/codec.js';
+import type { CriuRequest, CriuResponse } from '../../src/criu/rpc/types.js';
 
 const root = protobuf.Root.fromJSON(JSON.parse(readFileSync(new URL('../../proto/rpc.json', import.meta.url), 'utf8')));
 const Req = root.lookupType('criu_req');

@@ -26,8 +26,8 @@ export interface RunOptions {
 export interface RunResult {
   /** host pid of the command (what `cryo dump` takes) */
   pid: number;
-  /** host pid of cryo's init (PID 1 of the namespace), when pidns */
-  initPid?: number;
+  /** host pid of the tree's root: cryo's init (PID 1 of the namespace) with pidns, else `pid` */
+  rootPid: number;
   pidns: boolean;
 }
 
@@ -167,7 +167,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
     throw new CryoError('FAILED', `cannot start ${cmd}: ${(e as Error).message}`, { hint: 'check the command and the working directory', cause: e });
   });
   child.unref();
-  if (!pidns) return { pid: spawned, pidns: false };
+  if (!pidns) return { pid: spawned, rootPid: spawned, pidns: false };
   const done = <T>(r: T): T => {
     // our end of unshare's stderr closes; unshare writes there only after the tree has ended
     child.stderr?.destroy();
@@ -183,7 +183,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   for (;;) {
     const init = childPids(spawned)[0];
     const pid = init === undefined ? undefined : childPids(init)[0];
-    if (init !== undefined && pid !== undefined) return done({ pid, initPid: init, pidns: true });
+    if (init !== undefined && pid !== undefined) return done({ pid, rootPid: init, pidns: true });
     if (exited !== undefined || Date.now() > deadline) {
       await new Promise((r) => setTimeout(r, 20)); // the rest of unshare's message
       const said = startErr.trim().split('\n')[0];
@@ -191,7 +191,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
       done(undefined);
       throw new CryoError('FAILED', `${cmd} did not start: ${why}`, {
         hint: opts.log ? `see its output in ${opts.log}` : 'run it with --log FILE to see its output',
-        details: { unsharePid: spawned, initPid: init },
+        details: { unsharePid: spawned, rootPid: init },
       });
     }
     await new Promise((r) => setTimeout(r, 2));

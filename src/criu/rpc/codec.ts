@@ -1,10 +1,10 @@
 // CRIU's RPC messages (proto/rpc/rpc.proto) to and from bytes with cryo's own protobuf wire code (the
 // image codec's), so a dump or restore does not load and build a reflection library at every start.
 // Plain objects use rpc.proto's field names; enums travel as names, 64-bit values as numbers.
-import { usageError } from '../errors.js';
-import { SchemaSet, type FieldInfo, type MessageType } from '../images/schema.js';
-import { decodeMessage, encodeMessage, type Entry } from '../images/wire.js';
-import type { CriuRequest, CriuResponse } from './rpc-types.js';
+import { usageError } from '../../errors.js';
+import { SchemaSet, type FieldInfo, type MessageType } from '../../images/schema.js';
+import { decodeMessage, encodeMessage, type Entry } from '../../images/wire.js';
+import type { CriuRequest, CriuResponse } from './types.js';
 
 const rpc = new SchemaSet('rpc.json');
 
