@@ -6,12 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dumpToArchive } from '../src/archive/dump.js';
-import { humanBytes } from '../src/archive/progress.js';
-import { restoreFromArchive } from '../src/archive/restore.js';
-import { readDumpStats } from '../src/archive/tree.js';
+import { dump } from '../src/pipeline/dump.js';
+import { humanBytes } from '../src/cli/render/text.js';
+import { restore } from '../src/pipeline/restore.js';
+import { readStats } from '../src/checkpoint/stats.js';
 import { listTree } from '../src/kernel/process.js';
-import { zstdCompress, zstdDecompress } from '../src/archive/zstd.js';
+import { zstdCompress, zstdDecompress } from '../src/checkpoint/zstd.js';
 import { findCriu } from '../src/criu/find.js';
 import { run } from '../src/kernel/run.js';
 
@@ -120,14 +120,14 @@ async function main(): Promise<void> {
         spawnSync('sync'); // no writeback of the previous trial's files during this dump
         const [d1, bareDumpMs] = await time(async () => spawnSync(criu.path, ['dump', '-t', String(p1), '-D', bareDir, '-o', 'dump.log'], { stdio: 'ignore' }));
         if (d1.status !== 0) throw new Error(`bare criu dump failed, see ${bareDir}/dump.log`);
-        const bareStats = await readDumpStats(join(bareDir, 'stats-dump'));
+        const bareStats = readStats(bareDir).dump;
         rawBytes = dirBytes(bareDir);
         await waitGone(p1);
         const [r1, bareRestoreMs] = await time(async () => spawnSync(criu.path, ['restore', '-D', bareDir, '-d', '-o', 'restore.log'], { stdio: 'ignore' }));
         if (r1.status !== 0) throw new Error(`bare criu restore failed, see ${bareDir}/restore.log`);
         kill(listTree(p1));
         await waitGone(p1);
-        bare.frozen.push((bareStats?.frozenTimeUs ?? NaN) / 1000);
+        bare.frozen.push((bareStats?.frozen_time ?? NaN) / 1000);
         bare.dump.push(bareDumpMs);
         bare.restore.push(bareRestoreMs);
       };
@@ -137,20 +137,20 @@ async function main(): Promise<void> {
         const p2 = await startHolder(work, `cryo${trial}`);
         pids.push(p2);
         spawnSync('sync');
-        const [d2, cryoDumpMs] = await time(() => dumpToArchive(p2, archive, { progress: false }));
+        const [d2, cryoDumpMs] = await time(() => dump(p2, { archive }));
         await waitGone(p2);
-        const [r2, cryoRestoreMs] = await time(() => restoreFromArchive(archive, { progress: false }));
+        const [r2, cryoRestoreMs] = await time(() => restore({ archive }));
         pids.push(r2.rootPid);
         kill(listTree(r2.rootPid));
         await waitGone(r2.rootPid);
-        archiveBytes = d2.bytes;
-        cryo.frozen.push(d2.frozenMs ?? NaN);
+        archiveBytes = 'bytes' in d2 ? d2.bytes : 0;
+        cryo.frozen.push((d2.stats?.frozen_time ?? NaN) / 1000);
         cryo.dump.push(cryoDumpMs);
-        cryo.crMs.push(d2.dumpMs);
-        cryo.writeMs.push(d2.writeMs);
+        cryo.crMs.push(d2.criuMs);
+        cryo.writeMs.push(d2.commitMs);
         cryo.restore.push(cryoRestoreMs);
-        cryo.extractMs.push(r2.extractMs);
-        cryo.criuRestoreMs.push(r2.restoreMs);
+        cryo.extractMs.push(r2.prepareMs);
+        cryo.criuRestoreMs.push(r2.criuMs);
       };
       if (trial % 2 === 0) {
         await bareTrial();

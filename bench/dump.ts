@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { findCriu } from '../src/criu/find.js';
 import { detectNetworkLock } from '../src/criu/options.js';
 import { run, childPids } from '../src/kernel/run.js';
-import { dump } from '../src/criu/dump.js';
-import { restore } from '../src/criu/restore.js';
+import { dump } from '../src/pipeline/dump.js';
+import { restore } from '../src/pipeline/restore.js';
 
 const cliPath = new URL('../src/cli/main.js', import.meta.url).pathname;
 const criu = findCriu();

@@ -3,7 +3,7 @@
 // once its sha256 matched, so a caller only ever sees a fully verified images directory.
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, statfsSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CryoError } from '../errors.js';
@@ -185,10 +185,17 @@ function checkRoom(dir: string, bytes: number): void {
 }
 
 /**
- * Extracts an archive into the existing, empty, private directory `dir`. Every file is checked
+ * Extracts an archive into `dir` (created 0700 if missing; must be empty). Every file is checked
  * against the manifest; on any failure the files written so far are removed and the error thrown.
  */
 export async function extractArchive(input: ArchiveInput, dir: string, opts: ArchiveReadOptions = {}): Promise<ArchiveReport> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+    await chmod(dir, 0o700);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  if ((await readdir(dir)).length > 0) throw new CryoError('EXISTS', `${dir} is not empty`, { hint: 'extract into a new or empty directory' });
   const written: string[] = [];
   try {
     return await walkArchive(input, async (file) => {

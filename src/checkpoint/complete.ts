@@ -73,9 +73,9 @@ function presentPages(dir: string, pid: number): { pagesFile: string; pages: num
 
 /**
  * Throws BAD_IMAGE (exit 4) naming what is missing unless `dir` holds a complete CRIU image set;
- * returns the pstree read on the way.
+ * returns the pstree read on the way and the pids of the zombies in it.
  */
-export function assertComplete(dir: string): PstreeEntry[] {
+export function assertComplete(dir: string): { tree: PstreeEntry[]; zombies: Set<number> } {
   const kind = classifyDir(dir);
   const hint = 'pass a checkpoint directory written by cryo dump or criu dump';
   if (kind === 'missing') throw new CryoError('NOT_FOUND', `no checkpoint at ${dir}: no such directory`, { hint });
@@ -94,12 +94,16 @@ export function assertComplete(dir: string): PstreeEntry[] {
   if (tree.length === 0) throw incomplete(dir, ['pstree.img'], 'lists no process');
   const missing: string[] = [];
   const wrong: string[] = [];
+  const zombies = new Set<number>();
   for (const p of tree) {
     if (size(`core-${p.pid}.img`) === undefined) {
       missing.push(`core-${p.pid}.img`);
       continue;
     }
-    if (taskState(dir, p.pid) === TASK_DEAD) continue;
+    if (taskState(dir, p.pid) === TASK_DEAD) {
+      zombies.add(p.pid);
+      continue;
+    }
     for (const t of p.tids) if (t !== p.pid && size(`core-${t}.img`) === undefined) missing.push(`core-${t}.img`);
     for (const n of [`mm-${p.pid}.img`, `pagemap-${p.pid}.img`]) if (size(n) === undefined) missing.push(n);
     if (size(`pagemap-${p.pid}.img`) === undefined) continue;
@@ -110,5 +114,5 @@ export function assertComplete(dir: string): PstreeEntry[] {
   }
   if (missing.length) throw incomplete(dir, missing);
   if (wrong.length) throw incomplete(dir, wrong, 'has the wrong size');
-  return tree;
+  return { tree, zombies };
 }

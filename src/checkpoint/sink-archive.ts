@@ -67,37 +67,11 @@ export class ArchiveSink implements CheckpointSink {
   }
 
   async commit(meta: CheckpointMeta, opts: SinkCommitOptions): Promise<SinkResult> {
-    const part = join(dirname(this.path), `.${basename(this.path)}.cryo-${randomBytes(6).toString('hex')}`);
-    let fh: FileHandle | undefined;
-    let bytes = 0;
     try {
-      fh = await open(part, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      for await (const chunk of archiveBytes(this.images.dir, meta, { ...opts, level: this.opts.level })) {
-        await writeAll(fh, chunk);
-        bytes += chunk.length;
-      }
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await rename(part, this.path);
-      const d = await open(dirname(this.path), constants.O_RDONLY | constants.O_DIRECTORY);
-      try {
-        await d.sync();
-      } finally {
-        await d.close();
-      }
-    } catch (e) {
-      await fh?.close().catch(() => {});
-      await rm(part, { force: true });
-      if (e instanceof CryoError) throw e;
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new CryoError('FAILED', `cannot write the archive ${this.path}: ${code ?? (e as Error).message}`, {
-        hint: code === 'ENOSPC' ? 'the disk is full; free space or write elsewhere' : 'check the output path', cause: e,
-      });
+      return { archive: this.path, bytes: await writeArchiveFile(this.images.dir, meta, this.path, { ...opts, level: this.opts.level }) };
     } finally {
       await this.images.remove();
     }
-    return { archive: this.path, bytes };
   }
 
   keepFailedLog(log: string): string | undefined {
@@ -109,11 +83,11 @@ export class ArchiveSink implements CheckpointSink {
   }
 }
 
-/** Copies a failed run's log to a private new file `.NAME.dump-failed-XXXXXX.log` in `dir` (or the temp dir). */
-export function keepLogCopy(log: string, dir: string, name: string): string | undefined {
+/** Copies a failed run's log into a private new directory `.PREFIX.failed-XXXXXX/` in `dir` (else the temp dir). */
+export function keepLogCopy(log: string, dir: string, prefix: string): string | undefined {
   for (const d of [dir, tmpdir()]) {
     try {
-      const target = join(mkdtempSync(join(d, `.${name}.dump-failed-`)), 'dump.log');
+      const target = join(mkdtempSync(join(d, `.${prefix}.failed-`)), basename(log));
       copyFileSync(log, target, constants.COPYFILE_EXCL);
       return target;
     } catch {
@@ -121,4 +95,42 @@ export function keepLogCopy(log: string, dir: string, name: string): string | un
     }
   }
   return undefined;
+}
+
+/**
+ * Writes the archive of the images directory `dir` (described by `meta`, files with sha256s) to
+ * `path`: under a random private name next to it (O_EXCL, 0600), fsync'ed, then renamed over
+ * `path`. Returns the archive's size.
+ */
+export async function writeArchiveFile(dir: string, meta: CheckpointMeta, path: string, opts: SinkCommitOptions & { level?: number } = {}): Promise<number> {
+  path = resolve(path);
+  const part = join(dirname(path), `.${basename(path)}.cryo-${randomBytes(6).toString('hex')}`);
+  let fh: FileHandle | undefined;
+  let bytes = 0;
+  try {
+    fh = await open(part, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    for await (const chunk of archiveBytes(dir, meta, opts)) {
+      await writeAll(fh, chunk);
+      bytes += chunk.length;
+    }
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(part, path);
+    const d = await open(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch (e) {
+    await fh?.close().catch(() => {});
+    await rm(part, { force: true });
+    if (e instanceof CryoError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CryoError('FAILED', `cannot write the archive ${path}: ${code ?? (e as Error).message}`, {
+      hint: code === 'ENOSPC' ? 'the disk is full; free space or write elsewhere' : 'check the output path', cause: e,
+    });
+  }
+  return bytes;
 }

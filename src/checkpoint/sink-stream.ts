@@ -29,26 +29,11 @@ export class StreamSink implements CheckpointSink {
   }
 
   async commit(meta: CheckpointMeta, opts: SinkCommitOptions): Promise<SinkResult> {
-    const stream = this.stream;
-    let failed: Error | undefined;
-    const onError = (e: Error) => (failed ??= e);
-    stream.on('error', onError);
-    const fail = () => new CryoError('FAILED', `writing the archive failed: ${failed?.message}`, {
-      hint: 'the reader of the stream went away (broken pipe?); the tree was left as it was', cause: failed,
-    });
-    let bytes = 0;
     try {
-      for await (const chunk of archiveBytes(this.images.dir, meta, { ...opts, level: this.opts.level })) {
-        if (failed) throw fail();
-        await new Promise<void>((res, rej) => stream.write(chunk, (e) => (e ? rej((failed ??= e, fail())) : res())));
-        bytes += chunk.length;
-      }
-      if (failed) throw fail();
+      return { archive: this.opts.name ?? '-', bytes: await writeArchiveStream(this.images.dir, meta, this.stream, { ...opts, level: this.opts.level }) };
     } finally {
-      stream.off('error', onError);
       await this.images.remove();
     }
-    return { archive: this.opts.name ?? '-', bytes };
   }
 
   keepFailedLog(log: string): string | undefined {
@@ -58,4 +43,26 @@ export class StreamSink implements CheckpointSink {
   async abort(): Promise<void> {
     await this.images.remove();
   }
+}
+
+/** Writes the archive of the images directory `dir` (described by `meta`) to `stream`; returns its size. */
+export async function writeArchiveStream(dir: string, meta: CheckpointMeta, stream: Writable, opts: SinkCommitOptions & { level?: number } = {}): Promise<number> {
+  let failed: Error | undefined;
+  const onError = (e: Error) => (failed ??= e);
+  stream.on('error', onError);
+  const fail = () => new CryoError('FAILED', `writing the archive failed: ${failed?.message}`, {
+    hint: 'the reader of the stream went away (broken pipe?); the tree was left as it was', cause: failed,
+  });
+  let bytes = 0;
+  try {
+    for await (const chunk of archiveBytes(dir, meta, opts)) {
+      if (failed) throw fail();
+      await new Promise<void>((res, rej) => stream.write(chunk, (e) => (e ? rej((failed ??= e, fail())) : res())));
+      bytes += chunk.length;
+    }
+    if (failed) throw fail();
+  } finally {
+    stream.off('error', onError);
+  }
+  return bytes;
 }

@@ -5,7 +5,7 @@ export { inspectCheckpoint, type CheckpointModel, type ProcessModel, type FdMode
 export { explorePs, exploreFds, exploreMems, exploreRss, type PsRow, type FdsProcess, type MemsProcess, type RssProcess, type RssRun } from './explore.js';
 export { searchMemory, readMemory, dumpMemory, checkpointPids as inspectPids, type MemorySearchOptions, type MemoryMatch } from './search.js';
 export { diffCheckpoints, type CheckpointDiff, type ProcessDiff, type MemoryChange, type FdChange, type DiffOptions } from './diff.js';
-export { readCheckpointStats, type CheckpointStats, type StatsRecord } from './stats.js';
+export { readCheckpointStats } from './stats.js';
 export { AddressSpace } from './address-space.js';
 export { MemoryImage, PageFiles, PE_PARENT, PE_LAZY, PE_PRESENT, type Piece } from './memory.js';
 export type { FileInfo, SocketInfo } from './files.js';

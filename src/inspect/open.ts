@@ -1,27 +1,20 @@
-// Open a checkpoint given as an images directory or a cryo archive (extracted by the archive module).
-import { statSync } from 'node:fs';
+// Inspection reads any checkpoint (directory, archive file, stdin) through the checkpoint model.
+import { openCheckpoint, type CheckpointInput } from '../checkpoint/open.js';
+import type { OpenedCheckpoint } from '../checkpoint/source.js';
 import { ImageDir } from './images.js';
 
 export interface OpenedImages {
   img: ImageDir;
+  checkpoint: OpenedCheckpoint;
   close(): Promise<void>;
 }
 
-export async function openImages(path: string): Promise<OpenedImages> {
-  let isDir = false;
+export async function openImages(input: CheckpointInput): Promise<OpenedImages> {
+  const checkpoint = await openCheckpoint(input);
   try {
-    isDir = statSync(path).isDirectory();
-  } catch {
-    // openCheckpoint names the missing path
-  }
-  // a directory needs nothing else: keep the archive code (and its native zstd) unloaded
-  if (isDir) return { img: new ImageDir(path), close: async () => {} };
-  const { openCheckpoint } = await import('../archive/open.js');
-  const opened = await openCheckpoint(path);
-  try {
-    return { img: new ImageDir(opened.dir), close: () => opened.close() };
+    return { img: new ImageDir(checkpoint.dir), checkpoint, close: () => checkpoint.close() };
   } catch (e) {
-    await opened.close();
+    await checkpoint.close();
     throw e;
   }
 }

@@ -214,9 +214,9 @@ describe('inspection of real dumps', () => {
 
   it('reads an archive (.ckpt) as it reads a directory', async (t) => {
     if (!(await setup(t))) return;
-    const { writeArchive } = await import('../../src/archive/index.js');
+    const { writeTestArchive } = await import('../helpers/archive.js');
     const archive = join(work, 'd1.ckpt');
-    await writeArchive(d1, archive);
+    await writeTestArchive(d1, archive);
     for (const args of [['x', '@', 'fds'], ['x', '@', 'mems'], ['inspect', '@', '--json']]) {
       const fromDir = await cli(args.map((a) => (a === '@' ? d1 : a)));
       const fromArchive = await cli(args.map((a) => (a === '@' ? archive : a)));

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { dump } from '../../src/criu/dump.js';
-import { restore } from '../../src/criu/restore.js';
+import { dump } from '../../src/pipeline/dump.js';
+import { restore } from '../../src/pipeline/restore.js';
 import { criuFor } from '../helpers/env.js';
 import { alive, cli, lines, rootOf, sleep, Trees, waitFor } from '../helpers/trees.js';
 
@@ -66,7 +66,7 @@ test('--leave-running: the tree keeps running and the checkpoint restores beside
   const { pid } = await trees.start('sh', ['-c', LOOP, 'loop', out]);
   await waitFor(() => lines(out).length >= 3, 'the loop to count');
   const d = await dump(pid, join(dir, 'ckpt'), { leaveRunning: true });
-  assert.equal(d.running, true);
+  assert.equal(d.tree, 'running');
   const n = lines(out).length;
   await waitFor(() => lines(out).length >= n + 3, 'the original to keep counting');
   assert.ok(alive(pid));

@@ -5,15 +5,15 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { dump } from '../../src/criu/dump.js';
-import { restore } from '../../src/criu/restore.js';
+import { dump } from '../../src/pipeline/dump.js';
+import { restore } from '../../src/pipeline/restore.js';
 import { criuFor, requireOrSkip } from '../helpers/env.js';
 import { alive, compileFixture, fixturesDir, lines, Trees, waitFor } from '../helpers/trees.js';
 
 /** Dumps the tree of `pid` into DIR/ckpt, checks it ended, restores it; returns the restored pid. */
 async function cycle(trees: Trees, pid: number, dir: string, opts: { tcpEstablished?: boolean } = {}): Promise<number> {
   const d = await dump(pid, join(dir, 'ckpt'), opts);
-  assert.equal(d.running, false);
+  assert.equal(d.tree, 'ended');
   assert.ok(!alive(pid), 'the dumped tree ended');
   const r = await restore(join(dir, 'ckpt'));
   trees.track(r.rootPid);

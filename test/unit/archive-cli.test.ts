@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeArchive } from '../../src/archive/write.js';
+import { writeTestArchive } from '../helpers/archive.js';
 
 const cliPath = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const cryo = (args: string[], input?: Buffer) =>
@@ -19,7 +19,7 @@ test('cryo verify: 0 and a short report for a good archive (file or stdin), 4 fo
   writeFileSync(join(d, 'img', 'pages-1.img'), Buffer.concat([randomBytes(100_000), Buffer.alloc(300_000)]));
   writeFileSync(join(d, 'img', 'inventory.img'), randomBytes(80));
   const file = join(d, 'a.ckpt');
-  await writeArchive(join(d, 'img'), file, { criuVersion: '4.2.1' }, { progress: false });
+  await writeTestArchive(join(d, 'img'), file, { criuVersion: '4.2.1' });
 
   const ok = cryo(['verify', file]);
   assert.equal(ok.status, 0, ok.stderr);
@@ -31,7 +31,8 @@ test('cryo verify: 0 and a short report for a good archive (file or stdin), 4 fo
   const report = JSON.parse(json.stdout);
   assert.equal(report.ok, true);
   assert.equal(report.files, 2);
-  assert.equal(report.manifest.files.length, 2);
+  assert.equal(report.meta.files.length, 2);
+  assert.equal(report.archive, '-');
 
   const bad = readFileSync(file);
   bad[bad.length - 40] ^= 0xff;
@@ -43,12 +44,13 @@ test('cryo verify: 0 and a short report for a good archive (file or stdin), 4 fo
   assert.match(b.stderr, /\nhint: /);
   const bj = cryo(['verify', join(d, 'bad.ckpt'), '--json']);
   assert.equal(bj.status, 4);
-  assert.equal(JSON.parse(bj.stdout).error, 'BAD_ARCHIVE');
+  assert.equal(JSON.parse(bj.stdout).error.code, 'BAD_ARCHIVE');
 
   const trunc = cryo(['verify', '-'], readFileSync(file).subarray(0, 200));
   assert.equal(trunc.status, 4);
   assert.match(trunc.stderr, /truncated/);
 
-  assert.equal(cryo(['verify', join(d, 'img')]).status, 2);
+  // a directory of random bytes is no checkpoint: not a CRIU image set (exit 4)
+  assert.equal(cryo(['verify', join(d, 'img')]).status, 4);
   assert.equal(cryo(['verify', join(d, 'missing.ckpt')]).status, 1);
 });

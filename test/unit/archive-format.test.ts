@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { CryoError } from '../../src/errors.js';
-import { encodeHeader, encodeRecord } from '../../src/archive/format.js';
-import { openCheckpoint } from '../../src/archive/open.js';
-import { extractArchive, readManifest, verifyArchive } from '../../src/archive/read.js';
-import { writeArchive } from '../../src/archive/write.js';
-import { zstdCompress, zstdDecompress } from '../../src/archive/zstd.js';
+import { encodeHeader, encodeRecord } from '../../src/checkpoint/archive-format.js';
+import { openCheckpoint } from '../../src/checkpoint/open.js';
+import { extractArchive, readArchiveMeta, verifyArchive } from '../../src/checkpoint/archive-read.js';
+import { zstdCompress, zstdDecompress } from '../../src/checkpoint/zstd.js';
+import { testMeta, writeTestArchive } from '../helpers/archive.js';
 
 function tmp(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(os.tmpdir(), 'cryo-archive-test-'));
@@ -77,18 +77,18 @@ test('archive: round trip keeps every byte; modes 0600 (archive, files) and 0700
   const d = tmp(t);
   const files = makeImages(join(d, 'img'));
   const out = join(d, 'a.ckpt');
-  const w = await writeArchive(join(d, 'img'), out, { criuVersion: '4.2.1', dumpOptions: { tcpEstablished: true } }, { progress: false });
-  assert.equal(w.path, out);
+  const w = await writeTestArchive(join(d, 'img'), out, { criuVersion: '4.2.1', dumpOptions: { tcpEstablished: true } });
   assert.equal(statSync(out).mode & 0o777, 0o600);
-  assert.ok(!existsSync(`${out}.partial`));
-  assert.equal(w.rawBytes, [...files.values()].reduce((s, b) => s + b.length, 0));
-  const m = await readManifest(out);
-  assert.equal(m.format, 'cryo-archive');
+  assert.deepEqual(readdirSync(d).sort(), ['a.ckpt', 'img']);
+  assert.equal(w.imageBytes, [...files.values()].reduce((s, b) => s + b.length, 0));
+  assert.equal(w.bytes, statSync(out).size);
+  const m = await readArchiveMeta(out);
+  assert.equal(m.format, 'cryo-checkpoint');
   assert.equal(m.criu.version, '4.2.1');
   assert.deepEqual(m.dumpOptions, { tcpEstablished: true });
   assert.deepEqual(m.files.map((f) => f.name), [...files.keys()].sort());
   const x = join(d, 'x');
-  const r = await extractArchive(out, x, { progress: false });
+  const r = await extractArchive(out, x);
   assert.equal(r.files, files.size);
   assert.equal(statSync(x).mode & 0o777, 0o700);
   for (const [n, b] of files) {
@@ -101,7 +101,7 @@ test('archive: a stream fed byte by byte verifies (no seeking, partial reads)', 
   const d = tmp(t);
   makeImages(join(d, 'img'));
   const out = join(d, 'a.ckpt');
-  await writeArchive(join(d, 'img'), out, {}, { progress: false });
+  await writeTestArchive(join(d, 'img'), out);
   const buf = readFileSync(out);
   const r = await verifyArchive(chunks(buf, [1, 2, 3, 5, 8, 13, 4096]));
   assert.equal(r.bytes, buf.length);
@@ -112,8 +112,8 @@ test('archive: writes to a stream (as with -o -)', async (t) => {
   const files = makeImages(join(d, 'img'));
   const got: Buffer[] = [];
   const sink = new Writable({ write(c, _e, cb) { got.push(c as Buffer); cb(); } });
-  const w = await writeArchive(join(d, 'img'), sink, {}, { progress: false });
-  assert.equal(w.path, '-');
+  const w = await writeTestArchive(join(d, 'img'), sink);
+  assert.equal(w.bytes, Buffer.concat(got).length);
   const r = await extractArchive(chunks(Buffer.concat(got), [65536]), join(d, 'x'));
   assert.equal(r.files, files.size);
 });
@@ -122,7 +122,7 @@ test('archive: every flipped byte and every truncation is refused, and extractio
   const d = tmp(t);
   makeImages(join(d, 'img'));
   const out = join(d, 'a.ckpt');
-  await writeArchive(join(d, 'img'), out, {}, { progress: false });
+  await writeTestArchive(join(d, 'img'), out);
   const good = readFileSync(out);
   const manifestLen = good.readUInt32LE(12);
   const spots = [0, 5, 9, 13, 20, 16 + Math.floor(manifestLen / 2), 16 + manifestLen - 2, 16 + manifestLen + 3, Math.floor(good.length / 2), good.length - 5, good.length - 1];
@@ -147,11 +147,13 @@ test('archive: a manifest naming unsafe paths or wrong hashes is refused', async
     for await (const c of zstdCompress((async function* () { yield* records; })())) body.push(c);
     return Buffer.concat([encodeHeader(mj), mj, ...body]);
   };
-  const base = { format: 'cryo-archive', version: 1, files: [] as object[], tree: [], totalBytes: 0 };
-  const evil = await build({ ...base, files: [{ name: '../etc/passwd', size: 1, sha256: '0'.repeat(64) }] }, [encodeRecord('FILE', { name: '../etc/passwd', size: 1 }), Buffer.from('x')]);
+  mkdirSync(join(d, 'img'));
+  writeFileSync(join(d, 'img', 'a.img'), 'x');
+  const base = { ...(await testMeta(join(d, 'img'))), files: [] as object[], totalBytes: 0 };
+  const evil = await build({ ...base, files: [{ name: '../etc/passwd', size: 1, sha256: '0'.repeat(64) }], totalBytes: 1 }, [encodeRecord('FILE', { name: '../etc/passwd', size: 1 }), Buffer.from('x')]);
   await rejectsBad(extractArchive(chunks(evil, [100]), join(d, 'x1')), 'path traversal');
   assert.ok(!existsSync(join(d, 'etc')));
-  const wrongHash = await build({ ...base, files: [{ name: 'a.img', size: 1, sha256: '0'.repeat(64) }] }, [encodeRecord('FILE', { name: 'a.img', size: 1 }), Buffer.from('x')]);
+  const wrongHash = await build({ ...base, files: [{ name: 'a.img', size: 1, sha256: '0'.repeat(64) }], totalBytes: 1 }, [encodeRecord('FILE', { name: 'a.img', size: 1 }), Buffer.from('x')]);
   await rejectsBad(extractArchive(chunks(wrongHash, [100]), join(d, 'x2')), 'wrong hash');
   assert.deepEqual(readdirSync(join(d, 'x2')), []);
   await assert.rejects(verifyArchive(chunks(await build({ ...base, version: 99 }, []), [100])), /format version 99/);
@@ -160,15 +162,15 @@ test('archive: a manifest naming unsafe paths or wrong hashes is refused', async
 test('archive: a failing output removes the partial file; a broken stream fails cleanly', async (t) => {
   const d = tmp(t);
   makeImages(join(d, 'img'));
-  await assert.rejects(writeArchive(join(d, 'img'), join(d, 'no/such/dir/a.ckpt'), {}, { progress: false }), CryoError);
+  await assert.rejects(writeTestArchive(join(d, 'img'), join(d, 'no/such/dir/a.ckpt')), CryoError);
   const ac = new AbortController();
   ac.abort();
-  await assert.rejects(writeArchive(join(d, 'img'), join(d, 'b.ckpt'), {}, { signal: ac.signal, progress: false }), /interrupted/);
+  await assert.rejects(writeTestArchive(join(d, 'img'), join(d, 'b.ckpt'), { signal: ac.signal }), /interrupted/);
   assert.deepEqual(readdirSync(d).sort(), ['img']);
   let n = 0;
   const broken = new Writable({ write(_c, _e, cb) { cb(++n > 1 ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) : null); } });
   broken.on('error', () => {});
-  await assert.rejects(writeArchive(join(d, 'img'), broken, {}, { progress: false }), /EPIPE/);
+  await assert.rejects(writeTestArchive(join(d, 'img'), broken), /EPIPE/);
 });
 
 test('openCheckpoint: a directory as is, an archive extracted to a private dir that close() removes', async (t) => {
@@ -177,11 +179,13 @@ test('openCheckpoint: a directory as is, an archive extracted to a private dir t
   const same = await openCheckpoint(join(d, 'img'));
   assert.equal(same.dir, join(d, 'img'));
   await same.close();
-  await writeArchive(join(d, 'img'), join(d, 'a.ckpt'), {}, { progress: false });
+  await writeTestArchive(join(d, 'img'), join(d, 'a.ckpt'));
   const o = await openCheckpoint(join(d, 'a.ckpt'));
+  assert.equal(o.kind, 'archive');
+  assert.equal(o.meta?.files.length, files.size);
   assert.notEqual(o.dir, join(d, 'img'));
   assert.equal(statSync(o.dir).mode & 0o777, 0o700);
-  assert.deepEqual(readdirSync(o.dir).sort(), [...files.keys()].sort());
+  assert.deepEqual(readdirSync(o.dir).sort(), [...files.keys(), 'cryo.json'].sort());
   await o.close();
   assert.ok(!existsSync(o.dir));
   writeFileSync(join(d, 'junk'), 'hello');
@@ -189,7 +193,7 @@ test('openCheckpoint: a directory as is, an archive extracted to a private dir t
 });
 
 test('staging: 0700 directories; leftovers of a dead cryo are removed, a live one is kept', async (t) => {
-  const { createStaging, removeStaleStaging } = await import('../../src/archive/staging.js');
+  const { createStaging, removeStaleStaging } = await import('../../src/checkpoint/staging.js');
   const root = tmp(t);
   const s = await createStaging('dump', root);
   assert.equal(statSync(s.dir).mode & 0o777, 0o700);

@@ -4,9 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { classifyDir, readMeta } from '../../src/criu/dump.js';
 import { commonCriuOpts, detectNetworkLock, parseCgroupMode, parseEnvPair, parseLogLevel, parseNetworkLock, parsePid, parseSize } from '../../src/criu/options.js';
-import { assertCheckpoint } from '../../src/criu/restore.js';
 import { CryoError } from '../../src/errors.js';
 
 function usage(fn: () => unknown, message: RegExp): void {
@@ -84,36 +82,3 @@ test('commonCriuOpts: log level 4 and a log file by default, a network lock that
   assert.equal(commonCriuOpts({ manageCgroups: true }, 'x').manage_cgroups_mode, undefined);
 });
 
-test('checkpoint directories: missing, empty, other, incomplete and complete are told apart', (t) => {
-  const base = mkdtempSync(join(tmpdir(), 'cryo-opt-'));
-  t.after(() => rmSync(base, { recursive: true, force: true }));
-  const mk = (name: string, files: Record<string, string>) => {
-    const d = join(base, name);
-    mkdirSync(d);
-    for (const [f, text] of Object.entries(files)) writeFileSync(join(d, f), text);
-    return d;
-  };
-  assert.equal(classifyDir(join(base, 'nope')), 'missing');
-  assert.equal(classifyDir(mk('empty', {})), 'empty');
-  assert.equal(classifyDir(mk('other', { 'a.txt': '' })), 'other');
-  assert.equal(classifyDir(mk('half', { 'core-1.img': '' })), 'incomplete');
-  assert.equal(classifyDir(mk('marker-only', { 'cryo.json': '{}' })), 'incomplete');
-  const full = mk('full', { 'inventory.img': '', 'cryo.json': '{"format":"cryo-checkpoint","version":1}' });
-  assert.equal(classifyDir(full), 'checkpoint');
-  writeFileSync(join(base, 'file'), '');
-  assert.equal(classifyDir(join(base, 'file')), 'not-dir');
-
-  assert.doesNotThrow(() => assertCheckpoint(full));
-  for (const [d, code, exit] of [
-    [join(base, 'nope'), 'NOT_FOUND', 1],
-    [join(base, 'empty'), 'NOT_FOUND', 1],
-    [join(base, 'other'), 'NOT_FOUND', 1],
-    [join(base, 'half'), 'BAD_IMAGE', 4],
-  ] as const) {
-    assert.throws(() => assertCheckpoint(d), (e: unknown) => e instanceof CryoError && e.code === code && e.exitCode === exit && Boolean(e.hint));
-  }
-  assert.equal(readMeta(full)?.format, 'cryo-checkpoint');
-  assert.equal(readMeta(join(base, 'half')), undefined);
-  const bad = mk('bad', { 'inventory.img': '', 'cryo.json': '{not json' });
-  assert.throws(() => readMeta(bad), (e: unknown) => e instanceof CryoError && e.exitCode === 4);
-});

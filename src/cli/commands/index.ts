@@ -17,6 +17,7 @@ export const commandLoaders: Record<string, Loader> = {
   inspect: () => import('./inspect.js'),
   mem: () => import('./mem.js'),
   restore: () => import('./restore.js'),
+  resume: () => import('./resume.js'),
   run: () => import('./run.js'),
   setup: () => import('./setup.js'),
   show: () => import('./show.js'),

@@ -1,29 +1,20 @@
-// cryo verify FILE: check an archive completely (every image's sha256, the end record) without restoring.
+// cryo verify CKPT: check a checkpoint completely without restoring it; exit 4 when it is bad.
 import type { Command } from 'commander';
+import { printJson } from '../output.js';
 
 export function register(program: Command): void {
   program
     .command('verify')
-    .description('check a checkpoint archive completely (manifest, every image hash, completeness); exit 4 when bad')
-    .argument('<archive>', "archive file written by `cryo dump -o`, or - for stdin")
-    .option('--json', 'print the report as JSON')
-    .action(async (file: string, o: { json?: boolean }) => {
-      const { verifyArchive } = await import('../../archive/read.js');
-      const { renderVerify } = await import('../../archive/report.js');
-      const { CryoError } = await import('../../errors.js');
-      try {
-        const report = await verifyArchive(file);
-        if (o.json) {
-          const { printJson } = await import('../output.js');
-          printJson({ ok: true, archive: file, files: report.files, rawBytes: report.rawBytes, bytes: report.bytes, manifest: report.manifest });
-        } else process.stdout.write(renderVerify(file, report));
-        process.exitCode = 0;
-      } catch (e) {
-        if (o.json && e instanceof CryoError) {
-          const { printJson } = await import('../output.js');
-          printJson({ ok: false, archive: file, ...e.toJSON() });
-        }
-        throw e;
+    .description('check a checkpoint completely without restoring it: an archive\'s every record and hash, a directory\'s image set; exit 4 when bad')
+    .argument('<checkpoint>', 'an archive written by `cryo dump -o` (- for stdin), or a checkpoint directory')
+    .option('--json', 'print the report as JSON (schemas/verify.schema.json)')
+    .action(async (input: string, o: { json?: boolean }) => {
+      const { verify } = await import('../../pipeline/verify.js');
+      const r = await verify(input === '-' ? { stream: process.stdin, name: '-' } : input);
+      if (o.json) printJson(r);
+      else {
+        const { renderVerify } = await import('../render/verify.js');
+        process.stdout.write(renderVerify(r));
       }
     });
 }

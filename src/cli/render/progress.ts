@@ -1,44 +1,32 @@
-// Progress on stderr (bytes, rate) for long transfers, only when stderr is a terminal.
+// A progress line on stderr (bytes, rate) for long transfers, drawn only when stderr is a terminal.
+import { humanBytes } from './text.js';
 
-export interface Progress {
-  add(bytes: number): void;
+export interface ProgressLine {
+  /** the library's onProgress callback: bytes done of total */
+  update: (bytes: number, total: number) => void;
+  /** ends the line (if one was drawn) */
   done(): void;
 }
 
-const quiet: Progress = { add() {}, done() {} };
-
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
-/**
- * A progress line "label: 312.0 MiB / 1.0 GiB, 850.3 MiB/s" redrawn at most 5 times a second.
- * `enabled` defaults to stderr being a TTY; quiet otherwise.
- */
-export function createProgress(label: string, total?: number, enabled = Boolean(process.stderr.isTTY)): Progress {
-  if (!enabled) return quiet;
-  const start = process.hrtime.bigint();
-  let bytes = 0;
+/** "label: 312.0 MiB / 1.0 GiB, 850.3 MiB/s", redrawn at most 5 times a second. */
+export function progressLine(label: string, enabled = Boolean(process.stderr.isTTY)): ProgressLine {
+  if (!enabled) return { update() {}, done() {} };
+  const start = performance.now();
   let lastDraw = 0;
   let drawn = false;
+  let bytes = 0;
+  let total = 0;
   const draw = () => {
-    const secs = Number(process.hrtime.bigint() - start) / 1e9;
+    const secs = (performance.now() - start) / 1000;
     const rate = secs > 0 ? bytes / secs : 0;
-    const of = total ? ` / ${humanBytes(total)}` : '';
-    process.stderr.write(`\r\x1b[K${label}: ${humanBytes(bytes)}${of}, ${humanBytes(rate)}/s`);
+    process.stderr.write(`\r\x1b[K${label}: ${humanBytes(bytes)}${total ? ` / ${humanBytes(total)}` : ''}, ${humanBytes(Math.round(rate))}/s`);
     drawn = true;
   };
   return {
-    add(n: number) {
-      bytes += n;
-      const now = Date.now();
+    update(b, t) {
+      bytes = b;
+      total = t;
+      const now = performance.now();
       if (now - lastDraw >= 200) {
         lastDraw = now;
         draw();

@@ -1,0 +1,229 @@
+// The one dump pipeline, whatever the sink: CRIU stops the tree and writes its images into the
+// sink's private directory (leave_stopped), the sink commits them, and only a committed checkpoint
+// ends the tree (by pid, waiting until it is gone). A failed CRIU run leaves the tree running (CRIU
+// resumes it); a failed or interrupted commit resumes it; cryo dying in between leaves it stopped,
+// never lost.
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { CryoError, isCryoError } from '../errors.js';
+import { listImages } from '../checkpoint/images-list.js';
+import { cryoVersion, describeHost } from '../checkpoint/meta-file.js';
+import type { CheckpointMeta, CheckpointProcess, DumpStats, TreeState } from '../checkpoint/meta.js';
+import { readPstree } from '../checkpoint/pstree.js';
+import { ArchiveSink } from '../checkpoint/sink-archive.js';
+import { DirSink } from '../checkpoint/sink-dir.js';
+import type { CheckpointSink, SinkResult } from '../checkpoint/sink.js';
+import { StreamSink } from '../checkpoint/sink-stream.js';
+import { readStats } from '../checkpoint/stats.js';
+import { callCriu, failureFromCriu, type CriuCallHooks } from '../criu/call.js';
+import { findCriu } from '../criu/find.js';
+import { parsePid } from '../criu/options.js';
+import {
+  innermostPid, listTree, ownNetns, readCmdline, readProcess, resolveDumpTarget, signalTree, treeMemoryBytes, waitUntilGone,
+  type DumpTarget,
+} from '../kernel/process.js';
+import { dumpRequestOptions, recordedOptions, type CriuDumpOptions } from './criu-options.js';
+import { elapsedMs } from './time.js';
+
+/** Where a dump goes: a directory path, or an explicit sink. */
+export type DumpDestination =
+  | string
+  | { dir: string }
+  | { archive: string }
+  | { stream: Writable; name?: string }
+  | CheckpointSink;
+
+export interface DumpOptions extends CriuDumpOptions {
+  /** CRIU's leave_stopped: the tree stays stopped after the dump (`cryo resume` resumes it); default false */
+  leaveStopped?: boolean;
+  /** replace an existing checkpoint (directory) or archive file; default false */
+  force?: boolean;
+  /** with force: also replace a directory that holds other files than a checkpoint; default false */
+  forceNonCheckpoint?: boolean;
+  /** archives: zstd level 1..19; default 3 */
+  level?: number;
+  /** dump exactly this pid, even if it runs under cryo's PID-namespace init; default false */
+  noPidnsRoot?: boolean;
+  /** CRIU's NOTIFY hooks (pre-dump, post-dump, network-lock, ...) */
+  hooks?: CriuCallHooks;
+  /**
+   * Aborts what is not committed yet: before CRIU nothing happens; CRIU itself always finishes
+   * (it resumes or keeps the tree), then the images are discarded and the tree resumed.
+   */
+  signal?: AbortSignal;
+  /** called with the bytes written while the sink commits */
+  onProgress?: (bytes: number, total: number) => void;
+}
+
+export type DumpResult = {
+  /** host pid of the process named (the command, for `cryo run` trees) */
+  pid: number;
+  /** host pid of the root CRIU dumped */
+  rootPid: number;
+  /** host pids of the tree, root first, as they were at the dump */
+  pids: number[];
+  tree: TreeState;
+  /** with tree 'stopped': a shell command that resumes the whole tree; else null */
+  resume: string | null;
+  wallMs: number;
+  /** CRIU's part (the tree frozen and its memory copied), ms */
+  criuMs: number;
+  /** the sink's commit (cryo.json and rename, or the archive written), ms */
+  commitMs: number;
+  /** sum of the image files */
+  imageBytes: number;
+  /** CRIU's stats-dump, CRIU's names and units */
+  stats: DumpStats | null;
+} & SinkResult;
+
+function sinkFor(to: DumpDestination, opts: DumpOptions): CheckpointSink {
+  if (typeof to === 'string') return new DirSink(to, opts);
+  if ('commit' in to) return to;
+  if ('dir' in to) return new DirSink(to.dir, opts);
+  if ('archive' in to) return new ArchiveSink(to.archive, opts);
+  return new StreamSink(to.stream, { level: opts.level, name: to.name });
+}
+
+function interrupted(resumed: boolean): CryoError {
+  return new CryoError('FAILED', 'interrupted; no checkpoint was written', {
+    hint: resumed ? 'the tree was resumed and runs as before' : 'nothing was touched',
+  });
+}
+
+/** The dumped processes with the command lines of their host processes (read while the tree is stopped). */
+function describeProcesses(imagesDir: string, hostPids: number[]): CheckpointProcess[] {
+  const byNsPid = new Map<number, number>();
+  for (const h of hostPids) {
+    const ns = innermostPid(h);
+    if (ns !== undefined) byNsPid.set(ns, h);
+  }
+  return readPstree(imagesDir).map((p) => {
+    const host = byNsPid.get(p.pid);
+    const cmdline = host === undefined ? undefined : readCmdline(host);
+    const out: CheckpointProcess = { pid: p.pid, ppid: p.ppid, pgid: p.pgid, sid: p.sid, threads: Math.max(p.tids.length, 1) };
+    if (cmdline) out.cmdline = cmdline;
+    return out;
+  });
+}
+
+/** Refuses a pid that cannot be dumped, before anything is touched. */
+function targetOf(pid: number, opts: DumpOptions): DumpTarget {
+  const proc = readProcess(pid);
+  if (!proc || proc.state === 'Z' || proc.state === 'X') {
+    throw new CryoError('NO_PROCESS', proc ? `process ${pid} has already exited (zombie)` : `no process with pid ${pid}`, {
+      hint: 'check the pid with `ps`; `cryo run` prints the pid of the tree it starts',
+      details: { pid },
+    });
+  }
+  return opts.noPidnsRoot ? { pid, rootPid: pid, pidns: false } : resolveDumpTarget(pid);
+}
+
+/** Checkpoints the tree of `pid` into `to`; see DumpOptions for what happens to the tree. */
+export async function dump(pid: number, to: DumpDestination, opts: DumpOptions = {}): Promise<DumpResult> {
+  const t0 = performance.now();
+  pid = parsePid(pid);
+  if (opts.leaveRunning && opts.leaveStopped) throw new CryoError('USAGE', 'leaveRunning and leaveStopped exclude each other', { hint: 'pass one of them' });
+  const target = targetOf(pid, opts);
+  const netns = ownNetns(target.rootPid);
+  // validates every option before the tree is touched
+  const criuOpts = dumpRequestOptions(opts, netns);
+  const criu = findCriu({ criu: opts.criu });
+  const sink = sinkFor(to, opts);
+  if (opts.signal?.aborted) throw interrupted(false);
+  const { imagesDir } = await sink.prepare(treeMemoryBytes(target.rootPid));
+
+  // CRIU: the tree is stopped, its images written; CRIU resumes it itself if anything fails
+  const t1 = performance.now();
+  try {
+    await callCriu(criu, {
+      type: 'DUMP',
+      opts: {
+        ...criuOpts,
+        pid: target.rootPid,
+        log_file: 'dump.log',
+        ...(opts.leaveRunning ? { leave_running: true } : { leave_stopped: true }),
+      },
+    }, { imagesDir, hooks: opts.hooks });
+  } catch (e) {
+    const log = sink.keepFailedLog(join(imagesDir, 'dump.log'));
+    await sink.abort();
+    const alive = readProcess(target.rootPid);
+    throw failureFromCriu('dump', e, log ?? join(imagesDir, 'dump.log'), {
+      pid: target.pid, rootPid: target.rootPid, running: Boolean(alive && alive.state !== 'Z'),
+    });
+  }
+  const criuMs = elapsedMs(t1);
+  const pids = listTree(target.rootPid);
+  const stopped = !opts.leaveRunning;
+
+  // commit: any failure or interruption from here until the sink has committed gives the tree back
+  const t2 = performance.now();
+  let placed: SinkResult;
+  let meta: CheckpointMeta;
+  try {
+    if (opts.signal?.aborted) throw interrupted(true);
+    const stats = readStats(imagesDir).dump;
+    const files = await listImages(imagesDir, { hash: sink.wantsHashes, signal: opts.signal });
+    meta = {
+      format: 'cryo-checkpoint',
+      version: 2,
+      createdAt: new Date().toISOString(),
+      cryo: { version: cryoVersion() },
+      criu: { version: criu.version },
+      host: describeHost(),
+      tree: {
+        pid: target.pid,
+        rootPid: target.rootPid,
+        pidns: target.pidns,
+        ...(target.pidns && target.nsPid !== undefined ? { nsPid: target.nsPid } : {}),
+        netns,
+        processes: describeProcesses(imagesDir, pids),
+      },
+      restoreOptions: recordedOptions(opts).restore,
+      dumpOptions: recordedOptions(opts).dump,
+      ...(stats ? { stats } : {}),
+      ...(sink.kind === 'dir' ? {} : { compression: { algorithm: 'zstd' as const, level: opts.level ?? 3 } }),
+      files,
+      totalBytes: files.reduce((s, f) => s + f.size, 0),
+    };
+    placed = await sink.commit(meta, { signal: opts.signal, onProgress: opts.onProgress });
+  } catch (e) {
+    if (stopped) signalTree(pids, 'SIGCONT');
+    await sink.abort();
+    if (isCryoError(e) && e.message.startsWith('interrupted')) throw interrupted(true);
+    throw resumedError(e, stopped);
+  }
+  const commitMs = elapsedMs(t2);
+
+  // committed: the checkpoint exists; end the tree unless it was asked to stay
+  let tree: TreeState = opts.leaveRunning ? 'running' : 'ended';
+  if (opts.leaveStopped) tree = 'stopped';
+  else if (tree === 'ended') {
+    signalTree(pids, 'SIGKILL');
+    // as CRIU does: return only once they are dead (zombies at most), so a restore can start at once
+    await waitUntilGone(pids, 5000);
+  }
+  return {
+    pid: target.pid,
+    rootPid: target.rootPid,
+    pids,
+    tree,
+    resume: tree === 'stopped' ? `cryo resume ${target.rootPid}` : null,
+    wallMs: elapsedMs(t0),
+    criuMs,
+    commitMs,
+    imageBytes: meta.totalBytes,
+    stats: meta.stats ?? null,
+    ...placed,
+  };
+}
+
+function resumedError(e: unknown, resumed: boolean): unknown {
+  if (!isCryoError(e) || !resumed) return e;
+  return new CryoError(e.code, e.message, {
+    hint: `${e.hint ? `${e.hint}; ` : ''}the tree was resumed, nothing was lost`,
+    cause: e.cause ?? e,
+    details: { ...e.details, resumed: true },
+    exitCode: e.exitCode,
+  });
+}

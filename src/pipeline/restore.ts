@@ -1,0 +1,145 @@
+// The one restore pipeline, whatever the source: the checkpoint is opened (an archive verified and
+// extracted into a private staging dir), checked complete by CRIU's rules, restored detached with
+// the options its dump recorded (the caller's own win), and closed. Trees dumped from cryo's PID
+// namespace come back in a fresh namespace (no pid can collide); bare trees get their original
+// pids, so cryo first waits for zombies that still hold them and names a pid a live process holds.
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CryoError } from '../errors.js';
+import { assertComplete } from '../checkpoint/complete.js';
+import type { RestoreStats } from '../checkpoint/meta.js';
+import { openCheckpoint, type CheckpointInput } from '../checkpoint/open.js';
+import { restoredPids } from '../checkpoint/pstree.js';
+import { keepLogCopy } from '../checkpoint/sink-archive.js';
+import type { OpenedCheckpoint } from '../checkpoint/source.js';
+import { readStats } from '../checkpoint/stats.js';
+import { callCriu, failureFromCriu, type CriuCallHooks } from '../criu/call.js';
+import { findCriu } from '../criu/find.js';
+import { findInNamespace, readProcess } from '../kernel/process.js';
+import { childPids } from '../kernel/run.js';
+import { restoreRequestOptions, type CriuRestoreOptions } from './criu-options.js';
+import { elapsedMs } from './time.js';
+import { tmpdir } from 'node:os';
+
+export interface RestoreOptions extends CriuRestoreOptions {
+  /** for trees restored with their original pids: how long to wait for zombies holding them, ms; default 5000 */
+  pidWaitMs?: number;
+  /** CRIU's NOTIFY hooks (pre-restore, post-restore, setup-namespaces, post-resume, ...) */
+  hooks?: CriuCallHooks;
+  /** aborts while the checkpoint is read; CRIU's restore itself always finishes */
+  signal?: AbortSignal;
+  /** called with the image bytes read from an archive */
+  onProgress?: (bytes: number, total: number) => void;
+}
+
+export type RestoreResult = {
+  /** host pid of the restored process the user knows (the command under cryo's init), else the root */
+  pid: number;
+  /** host pid of the restored root */
+  rootPid: number;
+  /** the tree came back in a PID namespace of its own */
+  pidns: boolean;
+  wallMs: number;
+  /** opening the checkpoint (an archive: read, verified, extracted) and checking it, ms */
+  prepareMs: number;
+  /** CRIU's part, ms */
+  criuMs: number;
+  imageBytes: number;
+  /** CRIU's stats-restore, CRIU's names and units */
+  stats: RestoreStats | null;
+} & ({ dir: string } | { archive: string; bytes: number });
+
+/** Waits (bounded) while zombies hold the pids; throws naming a pid a live process holds. */
+async function waitForPids(pids: number[], waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    let zombie: number | undefined;
+    for (const p of pids) {
+      const info = readProcess(p);
+      if (!info) continue;
+      if (info.state !== 'Z' && info.state !== 'X') {
+        throw new CryoError('RESTORE_FAILED', `pid ${p} is taken by a running process (${info.comm}); the checkpoint needs its original pids`, {
+          hint: 'end that process, or start trees with `cryo run` so they are restored in their own PID namespace',
+          details: { pid: p, comm: info.comm },
+        });
+      }
+      zombie = p;
+    }
+    if (zombie === undefined) return;
+    if (Date.now() > deadline) {
+      throw new CryoError('RESTORE_FAILED', `pid ${zombie} is still held by an unreaped zombie after ${waitMs} ms`, {
+        hint: "the zombie's parent does not reap it; end that parent, or start trees with `cryo run`",
+        details: { pid: zombie },
+      });
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** Only the options the caller set (undefined and empty lists do not override what the dump recorded). */
+function given(o: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && !(Array.isArray(v) && v.length === 0)) out[k] = v;
+  return out;
+}
+
+function regularBytes(dir: string): number {
+  let n = 0;
+  for (const name of readdirSync(dir)) {
+    const st = lstatSync(join(dir, name));
+    if (st.isFile()) n += st.size;
+  }
+  return n;
+}
+
+/** Restores a checkpoint (a directory path or archive file, told apart by content, or an explicit source), detached. */
+export async function restore(from: CheckpointInput, opts: RestoreOptions = {}): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const { signal, onProgress, hooks, pidWaitMs, ...criuGiven } = opts;
+  restoreRequestOptions(criuGiven, false); // validates the caller's options before anything is read
+  const criu = findCriu({ criu: opts.criu });
+  const opened = await openCheckpoint(from, { signal, onProgress });
+  try {
+    const { tree, zombies } = assertComplete(opened.dir);
+    const meta = opened.meta;
+    if (signal?.aborted) throw new CryoError('FAILED', 'interrupted before the restore', { hint: 'nothing was restored' });
+    const merged = { ...(meta?.restoreOptions ?? {}), ...given(criuGiven) } as CriuRestoreOptions;
+    // a root with pid 1 is a PID namespace's init: CRIU recreates the namespace, nothing can collide
+    if (!meta?.tree.pidns && tree[0]!.pid !== 1) await waitForPids(restoredPids(tree, zombies), pidWaitMs ?? 5000);
+    const prepareMs = elapsedMs(t0);
+    // without cryo.json (a bare CRIU dump) it is unknown whether the network gets locked: pick a backend
+    const needsLock = Boolean(merged.tcpEstablished) || !meta || meta.tree.netns;
+    const t1 = performance.now();
+    let rootPid: number;
+    try {
+      const resp = await callCriu(criu, { type: 'RESTORE', opts: { ...restoreRequestOptions(merged, needsLock), log_file: 'restore.log' } }, { imagesDir: opened.dir, hooks });
+      rootPid = Number(resp.restore?.pid);
+    } catch (e) {
+      throw failureFromCriu('restore', e, keptLog(opened), { [opened.kind === 'dir' ? 'dir' : 'archive']: opened.path });
+    }
+    const criuMs = elapsedMs(t1);
+    let pid = rootPid;
+    if (meta?.tree.pidns) pid = (meta.tree.nsPid !== undefined ? findInNamespace(rootPid, meta.tree.nsPid) : undefined) ?? childPids(rootPid)[0] ?? rootPid;
+    const stats = readStats(opened.dir).restore ?? null;
+    return {
+      pid,
+      rootPid,
+      pidns: Boolean(meta?.tree.pidns),
+      wallMs: elapsedMs(t0),
+      prepareMs,
+      criuMs,
+      imageBytes: meta?.totalBytes ?? regularBytes(opened.dir),
+      stats,
+      ...(opened.kind === 'dir' ? { dir: opened.path } : { archive: opened.path, bytes: opened.bytes ?? 0 }),
+    };
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Where CRIU's restore log stays readable: in the directory, or copied out of a private copy. */
+function keptLog(opened: OpenedCheckpoint): string {
+  const log = join(opened.dir, 'restore.log');
+  if (!opened.privateCopy) return log;
+  return keepLogCopy(log, tmpdir(), 'cryo-restore') ?? log;
+}

@@ -1,0 +1,52 @@
+// Verification of a checkpoint without restoring it: an archive is read completely (every record
+// and sha256); a directory is checked complete by CRIU's rules and against its cryo.json.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { CryoError } from '../errors.js';
+import { verifyArchive, type ArchiveInput } from '../checkpoint/archive-read.js';
+import { assertComplete } from '../checkpoint/complete.js';
+import { readMeta } from '../checkpoint/meta-file.js';
+import type { CheckpointMeta } from '../checkpoint/meta.js';
+import { openDir } from '../checkpoint/source-dir.js';
+import { isArchiveFile } from '../checkpoint/source-archive.js';
+
+export type VerifyResult = {
+  ok: true;
+  /** the checkpoint's description; null for a bare CRIU dump */
+  meta: CheckpointMeta | null;
+  files: number;
+  imageBytes: number;
+} & ({ dir: string } | { archive: string; bytes: number });
+
+/** Verifies a checkpoint directory or archive (a path, or `{stream, name}`); throws BAD_IMAGE / BAD_ARCHIVE (exit 4). */
+export async function verify(input: string | { stream: ArchiveInput; name?: string }, opts: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void } = {}): Promise<VerifyResult> {
+  if (typeof input !== 'string' || isArchiveFile(input)) {
+    const r = await verifyArchive(typeof input === 'string' ? input : input.stream, opts);
+    const name = typeof input === 'string' ? input : input.name ?? '-';
+    return { ok: true, meta: r.meta, files: r.files, imageBytes: r.imageBytes, archive: name, bytes: r.bytes };
+  }
+  const opened = openDir(input);
+  assertComplete(opened.dir);
+  const meta = readMeta(opened.dir);
+  let bytes = 0;
+  let files = 0;
+  if (meta) {
+    for (const f of meta.files) {
+      let size: number | undefined;
+      try {
+        const st = lstatSync(join(opened.dir, f.name));
+        size = st.isFile() ? st.size : undefined;
+      } catch {
+        size = undefined;
+      }
+      if (size !== f.size) {
+        throw new CryoError('BAD_IMAGE', `the checkpoint at ${opened.dir} is damaged: ${f.name} ${size === undefined ? 'is missing' : `has ${size} bytes, cryo.json says ${f.size}`}`, {
+          hint: 'use a complete copy or dump again', details: { file: f.name },
+        });
+      }
+      bytes += f.size;
+      files++;
+    }
+  }
+  return { ok: true, meta: meta ?? null, files, imageBytes: bytes, dir: opened.dir };
+}
