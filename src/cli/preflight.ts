@@ -23,7 +23,7 @@ export async function preflightAction(pid: number, opts: PreflightActionOptions)
 export function renderPreflight(r: PreflightReport, color = false, warnings: string[] = []): string {
   const out: string[] = [];
   const n = r.processes.length;
-  const via = r.root !== r.pid ? `, through its namespace init ${r.root}` : '';
+  const via = r.rootPid !== r.pid ? `, through its namespace init ${r.rootPid}` : '';
   const tree = `tree ${r.pid} (${n} process${n === 1 ? '' : 'es'}${via})`;
   if (r.blockers.length) {
     out.push(`${paint('31', 'not dumpable:', color)} ${tree}: ${r.blockers.length} blocker${r.blockers.length === 1 ? '' : 's'} no option fixes`);
@@ -51,7 +51,7 @@ export function renderPreflight(r: PreflightReport, color = false, warnings: str
   for (const p of r.processes) {
     const fs = byPid.get(p.pid);
     if (!fs) continue;
-    out.push(`  ${p.pid} ${p.comm}${p.pid === r.root ? ' (root)' : ''}`);
+    out.push(`  ${p.pid} ${p.comm}${p.pid === r.rootPid ? ' (root)' : ''}`);
     for (const f of fs) out.push(`    ${f.fd === undefined ? '' : `fd ${f.fd}: `}${f.message}`);
   }
   return out.join('\n') + '\n';

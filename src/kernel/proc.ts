@@ -107,14 +107,37 @@ export function readFds(pid: number): ProcFd[] {
   return out.sort((a, b) => a.fd - b.fd);
 }
 
-/** size/dev/ino of the file behind an fd (works for deleted files too). */
-export function statFd(pid: number, fd: number): { size: number; dev: number; ino: number; mode: number } | undefined {
+export interface FileStat {
+  size: number;
+  dev: number;
+  ino: number;
+  mode: number;
+  /** 0 for a deleted file no other name links */
+  nlink: number;
+}
+
+function statPath(path: string): FileStat | undefined {
   try {
-    const st = statSync(`/proc/${pid}/fd/${fd}`);
-    return { size: st.size, dev: st.dev, ino: st.ino, mode: st.mode };
+    const st = statSync(path);
+    return { size: st.size, dev: st.dev, ino: st.ino, mode: st.mode, nlink: st.nlink };
   } catch {
     return undefined;
   }
+}
+
+/** The file behind an fd (works for deleted files too). */
+export function statFd(pid: number, fd: number): FileStat | undefined {
+  return statPath(`/proc/${pid}/fd/${fd}`);
+}
+
+/** The file behind a file-backed mapping (map_files/START-END; works for deleted files too). */
+export function statMapFile(pid: number, start: bigint, end: bigint): FileStat | undefined {
+  return statPath(`/proc/${pid}/map_files/${start.toString(16)}-${end.toString(16)}`);
+}
+
+/** The working directory ("... (deleted)" when removed), or undefined. */
+export function readCwd(pid: number): string | undefined {
+  return readLink(`/proc/${pid}/cwd`);
 }
 
 export interface MapEntry {

@@ -31,7 +31,7 @@ export interface PreflightReport {
   /** the pid asked about */
   pid: number;
   /** the tree's root, the pid CRIU dumps: `pid`, or the PID-namespace init of a tree `cryo run` started */
-  root: number;
+  rootPid: number;
   /** true when `cryo dump PID` with no extra options is predicted to succeed */
   dumpable: boolean;
   /** extra `cryo dump` argv, CRIU's option names, that make the dump succeed (when there is no blocker) */

@@ -22,7 +22,7 @@ interface Started {
   /** extra cleanup (SysV objects) */
   after?: () => void;
   /** the root CRIU dumps, when not `pid` */
-  root?: number;
+  rootPid?: number;
 }
 
 interface Case {
@@ -489,7 +489,7 @@ const CASES: Case[] = [
       assert.equal(r.status, 0, r.stderr);
       const { pid, rootPid } = JSON.parse(r.stdout) as { pid: number; rootPid: number };
       await waitFor(() => firstChild(pid), 'its children');
-      return { pid, kill: [rootPid], root: rootPid };
+      return { pid, kill: [rootPid], rootPid };
     },
     dumpable: true,
     options: [],
@@ -540,7 +540,7 @@ function checkPrediction(c: Case, r: PreflightReport): void {
   else assert.deepEqual(r.options, c.options);
   assert.deepEqual(r.blockers.map((b) => b.kind), c.blockers ?? []);
   for (const kind of c.findings ?? []) assert.ok(r.findings.some((f) => f.kind === kind), `finding ${kind}: ${JSON.stringify(r.findings)}`);
-  for (const b of r.blockers) assert.equal(b.pid, r.root);
+  for (const b of r.blockers) assert.equal(b.pid, r.rootPid);
 }
 
 test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (t) => {
@@ -567,7 +567,7 @@ test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (
         started = await c.start(prog, dir);
         const report = preflight(started.pid);
         checkPrediction(c, report);
-        assert.equal(report.root, started.root ?? started.pid);
+        assert.equal(report.rootPid, started.rootPid ?? started.pid);
 
         // CRIU's outcome with no options equals the prediction
         const plain = await cryoDump(dir, 0, started.pid, []);

@@ -139,7 +139,7 @@ test('preflight of a missing pid throws NO_PROCESS', () => {
 test('renderPreflight: verdict line, the dump command, blockers, findings by process', () => {
   const base: PreflightReport = {
     pid: 10,
-    root: 10,
+    rootPid: 10,
     dumpable: false,
     options: ['--external', 'unix[123]'],
     blockers: [],
