@@ -11,7 +11,7 @@ export function openDir(path: string): OpenedCheckpoint {
   try {
     isDir = statSync(dir).isDirectory();
   } catch {
-    throw new CryoError('NOT_FOUND', `no such checkpoint: ${path}`, { hint: 'pass a checkpoint directory written by cryo dump -D, or an archive written by cryo dump -o' });
+    throw new CryoError('NOT_FOUND', `no checkpoint at ${dir}: no such directory`, { hint: 'pass a checkpoint directory written by cryo dump -D, or an archive written by cryo dump -o' });
   }
   if (!isDir) throw new CryoError('NOT_FOUND', `no checkpoint at ${dir}: not a directory`, { hint: 'pass a checkpoint directory or an archive' });
   return { kind: 'dir', path: dir, dir, meta: readMeta(dir), privateCopy: false, close: async () => {} };
