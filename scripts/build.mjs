@@ -1,12 +1,14 @@
 // Build: type-check and emit with tsc, then compile proto/ ahead of time into one JSON
 // descriptor so no .proto text is parsed when cryo starts.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// --clean (npm pack's prepack): no stale output of deleted sources may reach the tarball
+if (process.argv.includes('--clean')) rmSync(join(root, 'dist'), { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
