@@ -1,6 +1,6 @@
 // cryo run → dump → restore of real trees through the built CLI and the library, with state checks.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { dump } from '../../src/pipeline/dump.js';
@@ -123,5 +123,46 @@ test('a tree outside a PID namespace: immediate restore waits for zombies; a liv
   assert.equal(r.pid, pid, 'original pids come back');
   const n = consecutive(out);
   await waitFor(() => lines(out).length >= n + 3, 'the restored loop to count on');
+  consecutive(out);
+});
+
+/** One-letter state of every pid (from /proc/PID/stat), '-' when gone. */
+function states(pids: number[]): string[] {
+  return pids.map((p) => {
+    try {
+      return /\) (\S)/.exec(readFileSync(`/proc/${p}/stat`, 'utf8'))![1]!;
+    } catch {
+      return '-';
+    }
+  });
+}
+
+test('--leave-stopped: every process (cryo\'s init included) is stopped, and the printed resume command resumes them all', async (t) => {
+  if (!criuFor(t)) return;
+  const trees = new Trees();
+  t.after(() => trees.cleanup());
+  const dir = trees.dir();
+  const out = join(dir, 'out');
+  const ran = await cli(['run', '--', 'sh', '-c', LOOP, 'loop', out]);
+  assert.equal(ran.status, 0, ran.stderr);
+  const pid = Number(ran.stdout);
+  trees.track(rootOf(pid));
+  await waitFor(() => lines(out).length >= 3, 'the loop to count');
+  const d = await cli(['dump', String(pid), '-D', join(dir, 'ckpt'), '--leave-stopped', '--json']);
+  assert.equal(d.status, 0, d.stderr);
+  const r = JSON.parse(d.stdout) as { pid: number; rootPid: number; pids: number[]; tree: string; resume: string };
+  assert.equal(r.tree, 'stopped');
+  assert.notEqual(r.rootPid, pid, 'a cryo run tree is dumped from its init');
+  assert.ok(r.pids.includes(r.rootPid) && r.pids.includes(pid) && r.pids.length >= 4, `the tree's pids: ${r.pids}`);
+  assert.deepEqual(states(r.pids), r.pids.map(() => 'T'), 'every process of the tree, init included, is stopped');
+  const n = lines(out).length;
+  await sleep(300);
+  assert.equal(lines(out).length, n, 'nothing counts while stopped');
+  assert.equal(r.resume, `cryo resume ${r.rootPid}`);
+  // the one line, as a user pastes it
+  const resumed = await cli(r.resume.split(' ').slice(1));
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.ok(states(r.pids).every((s) => s !== 'T' && s !== '-'), `all resumed: ${states(r.pids)}`);
+  await waitFor(() => lines(out).length >= n + 3, 'the resumed loop to count on');
   consecutive(out);
 });
