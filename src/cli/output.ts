@@ -34,6 +34,13 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
+/** `--json` of a failing command: one object on stdout, `{"error": {code, message, hint, exitCode, ...details}}`. */
+export function printErrorJson(e: unknown): void {
+  if (e instanceof CryoError) return printJson(e.toJSON());
+  const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  printJson({ error: { code: 'INTERNAL', message, hint: 'this is a bug in cryo; run again with --debug and report the output', exitCode: 1 } });
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
 }
