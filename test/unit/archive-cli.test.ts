@@ -43,7 +43,7 @@ test('cryo verify: 0 and a short report for a good archive (file or stdin), 4 fo
   assert.match(b.stderr, /\nhint: /);
   const bj = cryo(['verify', join(d, 'bad.ckpt'), '--json']);
   assert.equal(bj.status, 4);
-  assert.equal(JSON.parse(bj.stdout).error, 'BAD_ARCHIVE');
+  assert.equal(JSON.parse(bj.stdout).error.code, 'BAD_ARCHIVE');
 
   const trunc = cryo(['verify', '-'], readFileSync(file).subarray(0, 200));
   assert.equal(trunc.status, 4);

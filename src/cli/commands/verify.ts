@@ -10,20 +10,12 @@ export function register(program: Command): void {
     .action(async (file: string, o: { json?: boolean }) => {
       const { verifyArchive } = await import('../../archive/read.js');
       const { renderVerify } = await import('../../archive/report.js');
-      const { CryoError } = await import('../../errors.js');
-      try {
-        const report = await verifyArchive(file);
-        if (o.json) {
-          const { printJson } = await import('../output.js');
-          printJson({ ok: true, archive: file, files: report.files, rawBytes: report.rawBytes, bytes: report.bytes, manifest: report.manifest });
-        } else process.stdout.write(renderVerify(file, report));
-        process.exitCode = 0;
-      } catch (e) {
-        if (o.json && e instanceof CryoError) {
-          const { printJson } = await import('../output.js');
-          printJson({ ok: false, archive: file, ...e.toJSON() });
-        }
-        throw e;
-      }
+      // a failure's --json object is printed centrally (main.ts), from the error
+      const report = await verifyArchive(file);
+      if (o.json) {
+        const { printJson } = await import('../output.js');
+        printJson({ ok: true, archive: file, files: report.files, rawBytes: report.rawBytes, bytes: report.bytes, manifest: report.manifest });
+      } else process.stdout.write(renderVerify(file, report));
+      process.exitCode = 0;
     });
 }
