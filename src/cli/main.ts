@@ -42,11 +42,15 @@ function quietCommander(c: Command): void {
 const QUIET_EXITS = new Set(['commander.helpDisplayed', 'commander.version']);
 
 /** `cryo dump --tcp` -> "unknown option '--tcp'" + "see 'cryo dump --help'" (or commander's suggestion). */
-export function usageFromCommander(e: CommanderError, command: Command, extraHint?: string): CryoError {
+export function usageFromCommander(e: CommanderError, command: Command, extraHint?: string, operands: string[] = []): CryoError {
   const path: string[] = [];
   for (let c: Command | null = command; c; c = c.parent) path.unshift(c.name());
   const help = `see '${path.join(' ')} --help'`;
-  if (e.code === 'commander.help') return new CryoError('USAGE', 'missing command', { hint: help });
+  // commander shows help for `cryo` alone and for `cryo help UNKNOWN`
+  if (e.code === 'commander.help') {
+    const unknown = operands[0] === 'help' ? operands[1] : undefined;
+    return new CryoError('USAGE', unknown === undefined ? 'missing command' : `unknown command '${unknown}'`, { hint: help });
+  }
   const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
   const suggestion = /\(Did you mean (.+)\?\)/.exec(rest.join(' '))?.[1];
   const hint = suggestion ? `did you mean ${suggestion}? ${help}` : extraHint ? `${extraHint}; ${help}` : help;
@@ -58,6 +62,16 @@ function commandHint(c: Command): string | undefined {
   // commander keeps no public getter for it; run.ts sets one to explain `--`
   const h = (c as unknown as { _showHelpAfterError?: unknown })._showHelpAfterError;
   return typeof h === 'string' && h.startsWith('hint: ') ? h.slice(6) : undefined;
+}
+
+/** The words of argv (process.argv form) that are not options, up to `--` (the --criu value skipped). */
+function operandsOf(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 2; i < argv.length && argv[i] !== '--'; i++) {
+    if (argv[i] === '--criu') i++;
+    else if (!argv[i]!.startsWith('-')) out.push(argv[i]!);
+  }
+  return out;
 }
 
 /** Whether the user asked for JSON: the running command's --json, else the word before any `--`. */
@@ -97,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       if (QUIET_EXITS.has(e.code) || (e.code === 'commander.help' && e.exitCode === 0)) return 0;
       const from = e instanceof UsageFromCommander ? e.command : program;
-      err = usageFromCommander(e, from, hints.get(from));
+      err = usageFromCommander(e, from, hints.get(from), operandsOf(argv));
     }
     printError(err, debug);
     if (wantsJson(argv, running)) printErrorJson(err);

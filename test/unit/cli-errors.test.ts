@@ -38,6 +38,7 @@ test('unknown option, unknown command, missing and extra arguments, invalid choi
   assertUsage(['completion', 'fish'], /'fish' is invalid .*Allowed choices are bash, zsh/, "see 'cryo completion --help'");
   assertUsage(['--nope'], /^unknown option '--nope'$/, "see 'cryo --help'");
   assertUsage([], /^missing command$/, "see 'cryo --help'");
+  assertUsage(['help', 'frob'], /^unknown command 'frob'$/, "see 'cryo --help'");
   assertUsage(['decode', '--max-entry-size'], /argument missing/, "see 'cryo decode --help'");
 });
 
@@ -79,6 +80,14 @@ test('a failing command given --json prints one error object on stdout, and the 
   const w = cryo(['x', join(tmp, 'nope'), 'ps', '--', '--json']);
   assert.equal(w.code, 2);
   assert.equal(w.stdout, '');
+});
+
+test('an error line quoting a name from the user or a checkpoint stays one line without control characters', () => {
+  const r = cryo(['inspect', join(tmp, 'a\x1b[2Jb\nc')]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.split('\n').length, 3);
+  assert.match(r.stderr, /a\\x1b\[2Jb\\nc/);
+  assert.doesNotMatch(r.stderr, /\x1b/);
 });
 
 test('CryoError.toJSON: {error: {code, message, hint, exitCode, ...details}}, details never override', () => {
