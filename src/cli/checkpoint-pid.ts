@@ -24,7 +24,7 @@ export function resolveCheckpointPid(meta: CheckpointMeta | LegacyCheckpointMeta
 }
 
 /** cryo.json of a checkpoint directory (either shape), or undefined for a bare CRIU dump or bad JSON. */
-export function readCheckpointMetaFile(dir: string): CheckpointMeta | LegacyCheckpointMeta | undefined {
+function readCheckpointMetaFile(dir: string): CheckpointMeta | LegacyCheckpointMeta | undefined {
   try {
     const v: unknown = JSON.parse(readFileSync(join(dir, 'cryo.json'), 'utf8'));
     return v !== null && typeof v === 'object' ? (v as CheckpointMeta | LegacyCheckpointMeta) : undefined;

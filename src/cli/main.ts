@@ -42,7 +42,7 @@ function quietCommander(c: Command): void {
 const QUIET_EXITS = new Set(['commander.helpDisplayed', 'commander.version']);
 
 /** `cryo dump --tcp` -> "unknown option '--tcp'" + "see 'cryo dump --help'" (or commander's suggestion). */
-export function usageFromCommander(e: CommanderError, command: Command, extraHint?: string, operands: string[] = []): CryoError {
+function usageFromCommander(e: CommanderError, command: Command, extraHint?: string, operands: string[] = []): CryoError {
   const path: string[] = [];
   for (let c: Command | null = command; c; c = c.parent) path.unshift(c.name());
   const help = `see '${path.join(' ')} --help'`;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isCryoError } from '../errors.js';
 
 /** cryo's version from package.json (dist/src/cli/version.js -> ../../../package.json). */
-export function readCryoVersion(): string {
+function readCryoVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';

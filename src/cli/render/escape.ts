@@ -17,7 +17,7 @@ export function escapeText(s: string): string {
 }
 
 /** Whether `s` holds a character escapeText would change. */
-export function hasControl(s: string): boolean {
+function hasControl(s: string): boolean {
   CONTROL.lastIndex = 0;
   const r = CONTROL.test(s);
   CONTROL.lastIndex = 0;
