@@ -1,6 +1,7 @@
 // `cryo check --pid PID`: the preflight of a live tree, as a verdict line and findings by process, or JSON.
 import { ExitCode } from '../errors.js';
 import { paint, printJson, useColor } from './output.js';
+import { CRYO_INIT_LABEL } from './render/cmdline.js';
 import { escapeText as esc, shellCommand } from './render/escape.js';
 import type { PreflightIssue, PreflightReport } from '../preflight/types.js';
 
@@ -70,7 +71,9 @@ export function renderPreflight(r: PreflightReport, color = false, warnings: str
   for (const p of r.processes) {
     const fs = byPid.get(p.pid);
     if (!fs) continue;
-    out.push(`  ${p.pid} ${esc(p.comm)}${p.pid === r.root ? ' (root)' : ''}`);
+    // a root other than the pid asked about is the namespace init `cryo run` started
+    const name = p.pid === r.root && r.root !== r.pid ? CRYO_INIT_LABEL : esc(p.comm);
+    out.push(`  ${p.pid} ${name}${p.pid === r.root ? ' (root)' : ''}`);
     for (const f of fs) out.push(`    ${f.fd === undefined ? '' : `fd ${f.fd}: `}${esc(f.message)}`);
   }
   return out.join('\n') + '\n';

@@ -84,4 +84,7 @@ test('check --pid: exit 0 as it is, 5 with options, 6 blocked; the dump command 
   // names from the live tree are escaped in the text
   const evil = report({ processes: [{ ...report({}).processes[0]!, comm: 'x\x1b[2J' }], findings: [{ pid: 123, fd: 4, kind: 'file', message: 'file /tmp/\x1b[2J' }] });
   assert.doesNotMatch(renderPreflight(evil), /\x1b/);
+  // a tree `cryo run` started: its root is the namespace init, shown by its label
+  const run = report({ root: 122, processes: [{ ...report({}).processes[0]!, pid: 122, comm: 'bash' }], findings: [{ pid: 122, kind: 'pipe', message: 'a pipe' }] });
+  assert.match(renderPreflight(run), /\n  122 cryo-init \(namespace init of cryo run\) \(root\)\n/);
 });
