@@ -84,3 +84,35 @@ test('zsh: the script parses (zsh -n) and names every command', (t) => {
   assert.equal(load.status, 0, load.stderr);
   assert.equal(load.stdout.trim(), '_cryo');
 });
+
+/** What an interactive zsh (in a pty, zsh/zpty) shows after typing `line` and TAB, with the script loaded. */
+function zshComplete(script: string, line: string): string {
+  const driver = [
+    'zmodload zsh/zpty',
+    "zpty z 'TERM=dumb zsh -f -i'",
+    `zpty -w z 'PS1="%% "; autoload -Uz compinit; compinit -u -D; source ${script}; print READY'`,
+    'all=',
+    'while zpty -r -t z l; do all+=$l; [[ $all == *READY* ]] && break; done',
+    `zpty -w -n z ${JSON.stringify(line)}$'\\t'`,
+    'sleep 0.5',
+    'all=',
+    'while zpty -r -t z l; do all+=$l; done',
+    'print -r -- "$all"',
+    'zpty -d z',
+  ].join('\n');
+  const r = spawnSync('zsh', ['-f', '-c', driver], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, HOME: tmp } });
+  assert.equal(r.status, 0, r.stderr);
+  // drop colour and cursor sequences, bells and carriage returns
+  return r.stdout.replace(/\x1b\[[?0-9;]*[a-zA-Z]/g, '').replace(/[\x07\r]/g, '');
+}
+
+test('zsh: an interactive zsh completes commands, options and choices with the script', (t) => {
+  if (spawnSync('zsh', ['--version']).error) return t.skip('zsh is not installed (apt-get install zsh)');
+  const file = join(tmp, '_cryo_interactive');
+  writeFileSync(file, cryo(['completion', 'zsh']).stdout);
+  assert.match(zshComplete(file, 'cryo du'), /% cryo dump \n?$/);
+  assert.match(zshComplete(file, 'cryo dump --tcp'), /--tcp-established +-- checkpoint established TCP connections/);
+  assert.match(zshComplete(file, `cryo x ${tmp} m`), /% cryo x \S+ mems \n?$/);
+  assert.match(zshComplete(file, 'cryo completion b'), /% cryo completion bash \n?$/);
+});
+
