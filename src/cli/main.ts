@@ -64,6 +64,15 @@ function commandHint(c: Command): string | undefined {
   return typeof h === 'string' && h.startsWith('hint: ') ? h.slice(6) : undefined;
 }
 
+/** --criu PATH or --criu=PATH, wherever it is (`cryo -V --criu X`: parsing stopped at -V). */
+function criuArg(argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length && argv[i] !== '--'; i++) {
+    if (argv[i] === '--criu') return argv[i + 1];
+    if (argv[i]!.startsWith('--criu=')) return argv[i]!.slice(7);
+  }
+  return undefined;
+}
+
 /** The words of argv (process.argv form) that are not options, up to `--` (the --criu value skipped). */
 function operandsOf(argv: string[]): string[] {
   const out: string[] = [];
@@ -103,8 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError && e.code === 'cryo.version') {
       const { renderVersion } = await import('./version.js');
-      const i = argv.indexOf('--criu');
-      process.stdout.write(await renderVersion(i === -1 ? undefined : argv[i + 1]));
+      process.stdout.write(await renderVersion(program.opts().criu as string | undefined ?? criuArg(argv)));
       return 0;
     }
     let err: unknown = e;
