@@ -9,6 +9,10 @@ export const ExitCode = {
   ENVIRONMENT: 3,
   /** bad, truncated or unsupported image or archive */
   BAD_IMAGE: 4,
+  /** `cryo check --pid`: the tree is dumpable, but only with the extra options it prints */
+  DUMPABLE_WITH_OPTIONS: 5,
+  /** `cryo check --pid`: the tree is not dumpable; a blocker no option fixes */
+  BLOCKED: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -70,8 +74,12 @@ export class CryoError extends Error {
     this.exitCode = options.exitCode ?? EXIT_BY_CODE[code];
   }
 
-  toJSON(): Record<string, unknown> {
-    return { error: this.code, message: this.message, hint: this.hint, exitCode: this.exitCode, ...this.details };
+  /** What a failing `--json` command prints: `{"error": {code, message, hint, exitCode, ...details}}`. */
+  toJSON(): { error: Record<string, unknown> } {
+    const error: Record<string, unknown> = { code: this.code, message: this.message, hint: this.hint ?? null, exitCode: this.exitCode };
+    // details never override the four named keys
+    for (const [k, v] of Object.entries(this.details)) if (!(k in error)) error[k] = v;
+    return { error };
   }
 }
 

@@ -1,5 +1,6 @@
 // Shared CLI rendering helpers: errors, JSON, colour.
 import { CryoError } from '../errors.js';
+import { escapeText } from './render/escape.js';
 
 /** Colour only on a terminal, and never when NO_COLOR is set. */
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -14,8 +15,9 @@ export function paint(code: string, text: string, on: boolean): string {
 export function printError(e: unknown, debug: boolean): void {
   const color = useColor(process.stderr);
   if (e instanceof CryoError) {
-    process.stderr.write(`${paint('31', 'cryo: error:', color)} ${e.message}\n`);
-    if (e.hint) process.stderr.write(`${paint('2', 'hint:', color)} ${e.hint}\n`);
+    // messages quote names from checkpoints and live trees: one line each, no control characters
+    process.stderr.write(`${paint('31', 'cryo: error:', color)} ${escapeText(e.message)}\n`);
+    if (e.hint) process.stderr.write(`${paint('2', 'hint:', color)} ${escapeText(e.hint)}\n`);
     if (debug) {
       if (Object.keys(e.details).length) process.stderr.write(`details: ${JSON.stringify(e.details, jsonReplacer, 2)}\n`);
       process.stderr.write(`${e.stack}\n`);
@@ -24,7 +26,7 @@ export function printError(e: unknown, debug: boolean): void {
     return;
   }
   const msg = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`${paint('31', 'cryo: internal error:', color)} ${msg.split('\n')[0]}\n`);
+  process.stderr.write(`${paint('31', 'cryo: internal error:', color)} ${escapeText(msg.split('\n')[0]!)}\n`);
   process.stderr.write(`${paint('2', 'hint:', color)} this is a bug in cryo; run again with --debug and report the output\n`);
   if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
 }
@@ -32,6 +34,13 @@ export function printError(e: unknown, debug: boolean): void {
 /** JSON.stringify replacer: bigints as exact numbers are not representable, so as strings. */
 export function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** `--json` of a failing command: one object on stdout, `{"error": {code, message, hint, exitCode, ...details}}`. */
+export function printErrorJson(e: unknown): void {
+  if (e instanceof CryoError) return printJson(e.toJSON());
+  const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  printJson({ error: { code: 'INTERNAL', message, hint: 'this is a bug in cryo; run again with --debug and report the output', exitCode: 1 } });
 }
 
 export function printJson(value: unknown): void {

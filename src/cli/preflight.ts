@@ -1,5 +1,8 @@
 // `cryo check --pid PID`: the preflight of a live tree, as a verdict line and findings by process, or JSON.
+import { ExitCode } from '../errors.js';
 import { paint, printJson, useColor } from './output.js';
+import { CRYO_INIT_LABEL } from './render/cmdline.js';
+import { escapeText as esc, shellCommand } from './render/escape.js';
 import type { PreflightIssue, PreflightReport } from '../preflight/types.js';
 
 export interface PreflightActionOptions {
@@ -8,15 +11,32 @@ export interface PreflightActionOptions {
   criu?: string;
 }
 
-/** Exit status 0 when dumpable as is, 1 when not (options needed, or blockers). */
+/** Exit status 0 dumpable as it is, 5 dumpable with the options printed, 6 blocked (1: no such process). */
 export async function preflightAction(pid: number, opts: PreflightActionOptions): Promise<void> {
   const { preflight } = await import('../preflight/preflight.js');
   const report = preflight(pid);
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const warnings = root ? [] : ['not root: other users\' processes, their fds and sockets may be hidden'];
-  if (opts.json) printJson(warnings.length ? { ...report, warnings } : report);
+  if (opts.json) printJson(preflightJson(report, warnings));
   else process.stdout.write(renderPreflight(report, useColor(), warnings));
-  process.exitCode = report.dumpable ? 0 : 1;
+  process.exitCode = preflightExitCode(report);
+}
+
+/** 0 dumpable as it is, 5 with the options it prints, 6 blocked. */
+export function preflightExitCode(r: PreflightReport): number {
+  if (r.blockers.length) return ExitCode.BLOCKED;
+  return r.options.length ? ExitCode.DUMPABLE_WITH_OPTIONS : ExitCode.OK;
+}
+
+/** `cryo check --pid --json`: the report under the naming table's names (`rootPid`, not `root`). */
+export function preflightJson(r: PreflightReport, warnings: string[] = []): Record<string, unknown> {
+  const { pid, root, dumpable, options, blockers, findings, processes } = r;
+  return { pid, rootPid: root, dumpable, options, blockers, findings, processes, ...(warnings.length ? { warnings } : {}) };
+}
+
+/** The dump command to paste: `cryo dump PID -D ./ckpt OPTIONS`. */
+export function dumpCommand(r: PreflightReport): string {
+  return shellCommand(['cryo', 'dump', String(r.pid), '-D', './ckpt', ...r.options]);
 }
 
 /** Text rendering: the verdict, the command to run, blockers, then findings grouped by process. */
@@ -29,15 +49,15 @@ export function renderPreflight(r: PreflightReport, color = false, warnings: str
     out.push(`${paint('31', 'not dumpable:', color)} ${tree}: ${r.blockers.length} blocker${r.blockers.length === 1 ? '' : 's'} no option fixes`);
   } else if (r.options.length) {
     out.push(`${paint('33', 'dumpable with options:', color)} ${tree}`);
-    out.push(`  cryo dump ${r.pid} ${r.options.map(quote).join(' ')}`);
+    out.push(`  ${dumpCommand(r)}`);
   } else {
     out.push(`${paint('32', 'dumpable:', color)} ${tree}, no extra options needed`);
   }
   for (const w of warnings) out.push(`${paint('33', 'warning:', color)} ${w}`);
   if (r.blockers.length) {
     out.push('', 'blockers:');
-    for (const b of r.blockers) out.push(`  ${where(b)}: ${b.message}`);
-    if (r.options.length) out.push(`also needed once they are gone: ${r.options.map(quote).join(' ')}`);
+    for (const b of r.blockers) out.push(`  ${where(b)}: ${esc(b.message)}`);
+    if (r.options.length) out.push(`also needed once they are gone: ${shellCommand(r.options)}`);
   }
   // blockers are findings too (JSON); the text shows each once, under blockers
   const shown = new Set(r.blockers.map(key));
@@ -51,8 +71,10 @@ export function renderPreflight(r: PreflightReport, color = false, warnings: str
   for (const p of r.processes) {
     const fs = byPid.get(p.pid);
     if (!fs) continue;
-    out.push(`  ${p.pid} ${p.comm}${p.pid === r.rootPid ? ' (root)' : ''}`);
-    for (const f of fs) out.push(`    ${f.fd === undefined ? '' : `fd ${f.fd}: `}${f.message}`);
+    // a root other than the pid asked about is the namespace init `cryo run` started
+    const name = p.pid === r.rootPid && r.rootPid !== r.pid ? CRYO_INIT_LABEL : esc(p.comm);
+    out.push(`  ${p.pid} ${name}${p.pid === r.rootPid ? ' (root)' : ''}`);
+    for (const f of fs) out.push(`    ${f.fd === undefined ? '' : `fd ${f.fd}: `}${esc(f.message)}`);
   }
   return out.join('\n') + '\n';
 }
@@ -63,9 +85,4 @@ function key(i: PreflightIssue): string {
 
 function where(i: PreflightIssue): string {
   return `pid ${i.pid}${i.fd === undefined ? '' : ` fd ${i.fd}`}`;
-}
-
-/** Shell-quote an argv word when needed ("unix[123]" holds glob characters). */
-function quote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -21,8 +21,9 @@ export interface MemoryChange {
 export interface ProcessDiff {
   pid: number;
   comm: string;
-  threadsAdded: number[];
-  threadsGone: number[];
+  /** thread ids only in B, and only in A */
+  tidsAdded: number[];
+  tidsGone: number[];
   filesOpened: FdChange[];
   filesClosed: FdChange[];
   mappingsAdded: MappingRef[];
@@ -40,6 +41,8 @@ export interface CheckpointDiff {
   processesAdded: Array<{ pid: number; comm: string }>;
   processesGone: Array<{ pid: number; comm: string }>;
   processes: ProcessDiff[];
+  /** nothing differs (what `cryo diff` exits 0 for, as diff(1)) */
+  same: boolean;
 }
 
 export interface DiffOptions {
@@ -65,6 +68,7 @@ export function diffCheckpoints(a: string | ImageDir, b: string | ImageDir, opts
     processesAdded: mb.processes.filter((p) => !pa.has(p.pid)).map((p) => ({ pid: p.pid, comm: p.comm })),
     processesGone: ma.processes.filter((p) => !pb.has(p.pid)).map((p) => ({ pid: p.pid, comm: p.comm })),
     processes: [],
+    same: true,
   };
   const filesA = new PageFiles();
   const filesB = new PageFiles();
@@ -77,19 +81,20 @@ export function diffCheckpoints(a: string | ImageDir, b: string | ImageDir, opts
     filesA.close();
     filesB.close();
   }
+  out.same = out.processesAdded.length === 0 && out.processesGone.length === 0 && out.processes.every(isUnchanged);
   return out;
 }
 
 function diffProcess(ia: ImageDir, ib: ImageDir, p: ProcessModel, q: ProcessModel, filesA: PageFiles, filesB: PageFiles, opts: DiffOptions): ProcessDiff {
-  const ta = new Set(p.threads.map((t) => t.tid));
-  const tb = new Set(q.threads.map((t) => t.tid));
+  const ta = new Set(p.tasks.map((t) => t.tid));
+  const tb = new Set(q.tasks.map((t) => t.tid));
   const fa = new Map(p.fds.map((f) => [fdKey(f), f]));
   const fb = new Map(q.fds.map((f) => [fdKey(f), f]));
   const mapsA = new Map(p.mappings.map((m) => [m.start, m]));
   const mapsB = new Map(q.mappings.map((m) => [m.start, m]));
   const d: ProcessDiff = {
     pid: q.pid, comm: q.comm,
-    threadsAdded: [...tb].filter((t) => !ta.has(t)), threadsGone: [...ta].filter((t) => !tb.has(t)),
+    tidsAdded: [...tb].filter((t) => !ta.has(t)), tidsGone: [...ta].filter((t) => !tb.has(t)),
     filesOpened: q.fds.filter((f) => !fa.has(fdKey(f))).map(fdChange),
     filesClosed: p.fds.filter((f) => !fb.has(fdKey(f))).map(fdChange),
     mappingsAdded: q.mappings.filter((m) => !mapsA.has(m.start)).map(ref),
@@ -139,6 +144,11 @@ function diffProcess(ia: ImageDir, ib: ImageDir, p: ProcessModel, q: ProcessMode
   }
   d.changedBytes = d.changedPages * PAGE_SIZE;
   return d;
+}
+
+function isUnchanged(p: ProcessDiff): boolean {
+  return !p.tidsAdded.length && !p.tidsGone.length && !p.filesOpened.length && !p.filesClosed.length && !p.mappingsAdded.length
+    && !p.mappingsGone.length && !p.mappingsChanged.length && !p.memory.length;
 }
 
 /** page offsets (relative to base) covered by the missing ranges */

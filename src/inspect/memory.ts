@@ -106,7 +106,7 @@ export class MemoryImage {
 
   static ofProcess(img: ImageDir, pid: number): MemoryImage {
     if (!img.has(`pagemap-${pid}.img`)) throw new CryoError('BAD_IMAGE', `the checkpoint in ${img.dir} is missing pagemap-${pid}.img`, {
-      hint: 'the dump is incomplete, or that pid is not in this checkpoint (see `cryo x DIR ps`)', details: { file: img.path(`pagemap-${pid}.img`) },
+      hint: `the dump is incomplete, or that pid is not in this checkpoint; its processes: cryo x ${shellQuote(img.dir)} ps`, details: { file: img.path(`pagemap-${pid}.img`) },
     });
     return new MemoryImage(img, `pagemap-${pid}.img`);
   }
@@ -211,4 +211,9 @@ export function readPieces(pieces: Piece[], start: number, len: number, files: P
     else files.readPiece(p, data, s - start, s - p.vaddr, e - s);
   }
   return { data, missing };
+}
+
+/** A path as one shell word, for hints that show a command to paste. */
+function shellQuote(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }

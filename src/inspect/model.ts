@@ -75,7 +75,10 @@ export interface ProcessModel {
   root?: string;
   umask?: number;
   creds?: Credentials;
-  threads: ThreadModel[];
+  /** thread count (the naming table's `threads`) */
+  threads: number;
+  /** the threads themselves, main thread first */
+  tasks: ThreadModel[];
   namespaces: Record<string, number>;
   fds: FdModel[];
   mappings: MappingModel[];
@@ -167,7 +170,7 @@ function inspectProcess(img: ImageDir, files: FileTable, pages: PageFiles, p: En
     pid, ppid: Number(p.ppid), pgid: taskId(p, 'pgid'), sid: taskId(p, 'sid'), comm: tc.comm ?? '',
     state: TASK_STATES[Number(tc.task_state)] ?? String(tc.task_state),
     creds: creds(core.thread_core?.creds),
-    threads: [], namespaces: {}, fds: [], mappings: [], memory: { mappedBytes: 0, dumpedPages: 0, dumpedBytes: 0 }, children: [],
+    threads: 0, tasks: [], namespaces: {}, fds: [], mappings: [], memory: { mappedBytes: 0, dumpedPages: 0, dumpedBytes: 0 }, children: [],
   };
   if (fs) {
     pr.cwd = files.info('REG', Number(fs.cwd_id)).text;
@@ -179,8 +182,9 @@ function inspectProcess(img: ImageDir, files: FileTable, pages: PageFiles, p: En
   for (const t of (pr.state === 'zombie' ? [pid] : (p.threads ?? [pid])) as number[]) {
     const tid = Number(t);
     const tcore = tid === pid ? core : img.optional(`core-${tid}.img`)?.[0];
-    pr.threads.push({ tid, comm: tcore?.thread_core?.comm ?? (tid === pid ? tc.comm : undefined) });
+    pr.tasks.push({ tid, comm: tcore?.thread_core?.comm ?? (tid === pid ? tc.comm : undefined) });
   }
+  pr.threads = pr.tasks.length;
   if (ids.files_id !== undefined && img.has(`fdinfo-${ids.files_id}.img`)) {
     for (const fd of img.entries(`fdinfo-${ids.files_id}.img`)) {
       const type = FD_TYPES[Number(fd.type)] ?? String(fd.type);
@@ -211,17 +215,31 @@ function inspectProcess(img: ImageDir, files: FileTable, pages: PageFiles, p: En
       pr.memory.dumpedPages += dumped;
     }
     pr.memory.dumpedBytes = pr.memory.dumpedPages * 4096;
-    const readStrings = (start: unknown, end: unknown): string[] | undefined => {
-      const s = Number(start ?? 0);
-      const len = Number(end ?? 0) - s;
-      if (!s || len <= 0 || len > 16 << 20) return undefined;
-      const r = space.read(s, len, pages);
-      return r.missing.length === 1 && r.missing[0]!.end - r.missing[0]!.start === len ? undefined : strings(r.data);
-    };
-    pr.cmdline = readStrings(mm.mm_arg_start, mm.mm_arg_end);
-    if (opts.env) pr.environ = readStrings(mm.mm_env_start, mm.mm_env_end);
+    pr.cmdline = readStrings(space, pages, mm.mm_arg_start, mm.mm_arg_end);
+    if (opts.env) pr.environ = readStrings(space, pages, mm.mm_env_start, mm.mm_env_end);
   }
   return pr;
+}
+
+/** NUL-separated strings (argv, environment) of [start, end) in dumped memory; undefined when not dumped. */
+function readStrings(space: AddressSpace, pages: PageFiles, start: unknown, end: unknown): string[] | undefined {
+  const s = Number(start ?? 0);
+  const len = Number(end ?? 0) - s;
+  if (!s || len <= 0 || len > 16 << 20) return undefined;
+  const r = space.read(s, len, pages);
+  return r.missing.length === 1 && r.missing[0]!.end - r.missing[0]!.start === len ? undefined : strings(r.data);
+}
+
+/** One process's argv from its dumped memory (undefined for a zombie or when the pages are not dumped). */
+export function readProcessCmdline(img: ImageDir, pid: number): string[] | undefined {
+  if (!img.has(`mm-${pid}.img`)) return undefined;
+  const space = new AddressSpace(img, pid);
+  const pages = new PageFiles();
+  try {
+    return readStrings(space, pages, space.mm.mm_arg_start, space.mm.mm_arg_end);
+  } finally {
+    pages.close();
+  }
 }
 
 /** Pipes: every other holder of the same pipe; unix sockets: the holders of the peer socket. */

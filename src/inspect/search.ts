@@ -1,7 +1,9 @@
 // Search and extract dumped memory. Data is streamed from the pages files in big chunks; each
 // address-contiguous stretch is searched as one stream, with an overlap carried between chunks
 // so that a match across a page, run or chunk boundary is found.
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { CryoError } from '../errors.js';
 import { AddressSpace, type Vma } from './address-space.js';
 import { taskId } from './explore.js';
@@ -193,31 +195,56 @@ export function readMemory(img: ImageDir, pid: number, addr: number, len: number
   }
 }
 
-/** Write [addr, addr+len) of one process to `out`, streamed; returns bytes written and the not-dumped ranges. */
-export function dumpMemory(img: ImageDir, pid: number, addr: number, len: number, out: string): { written: number; missing: Array<{ start: number; end: number }> } {
+/** [addr, addr+len) of one process in chunks of `step` bytes, zeros where not dumped (for streaming it out). */
+export function* readMemoryChunks(img: ImageDir, pid: number, addr: number, len: number, step = 8 << 20): Generator<{ data: Buffer; missing: Array<{ start: number; end: number }> }> {
   checkpointPids(img, pid);
   const space = new AddressSpace(img, pid);
   const files = new PageFiles();
-  const fd = openSync(out, 'w');
-  const missing: Array<{ start: number; end: number }> = [];
-  let written = 0;
   try {
-    const step = 8 << 20;
-    for (let at = addr; at < addr + len; at += step) {
-      const n = Math.min(step, addr + len - at);
-      const r = space.read(at, n, files);
-      for (const m of r.missing) {
-        const last = missing[missing.length - 1];
-        if (last && last.end === m.start) last.end = m.end;
-        else missing.push({ ...m });
-      }
-      let done = 0;
-      while (done < n) done += writeSync(fd, r.data, done, n - done);
-      written += n;
-    }
+    for (let at = addr; at < addr + len; at += step) yield space.read(at, Math.min(step, addr + len - at), files);
   } finally {
-    closeSync(fd);
     files.close();
   }
+}
+
+/** Adds `m` to a sorted list of ranges, joining it to the last one when they touch. */
+export function appendRange(list: Array<{ start: number; end: number }>, m: { start: number; end: number }): void {
+  const last = list[list.length - 1];
+  if (last && last.end === m.start) last.end = m.end;
+  else list.push({ ...m });
+}
+
+/**
+ * Write [addr, addr+len) of one process to the file `out` (replaced atomically: written under a
+ * random name, 0600, O_EXCL|O_NOFOLLOW, then renamed); returns bytes written and the not-dumped ranges.
+ */
+export function dumpMemory(img: ImageDir, pid: number, addr: number, len: number, out: string): { written: number; missing: Array<{ start: number; end: number }> } {
+  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.partial`);
+  const missing: Array<{ start: number; end: number }> = [];
+  let written = 0;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    for (const r of readMemoryChunks(img, pid, addr, len)) {
+      for (const m of r.missing) appendRange(missing, m);
+      let done = 0;
+      while (done < r.data.length) done += writeSync(fd, r.data, done, r.data.length - done);
+      written += r.data.length;
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, out);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw fsErrorFor(e, out);
+  }
   return { written, missing };
+}
+
+function fsErrorFor(e: unknown, out: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (e instanceof CryoError || typeof code !== 'string') return e;
+  return new CryoError('FAILED', `cannot write ${out}: ${(e as Error).message}`, { cause: e, hint: 'pick a file in a directory you can write, or -o - to write to stdout', details: { file: out, errno: code } });
 }

@@ -588,7 +588,7 @@ test('preflight predicts real CRIU on live trees', { timeout: 600_000 }, async (
 
         // the CLI agrees with the library (JSON and exit status)
         const check = await cli(['check', '--pid', String(started.pid), '--json']);
-        assert.equal(check.status, report.dumpable ? 0 : 1, check.stderr);
+        assert.equal(check.status, report.blockers.length ? 6 : report.options.length ? 5 : 0, check.stderr);
         assert.ok(check.stdout.trim(), `cryo check printed nothing: ${check.stderr}`);
         const j = JSON.parse(check.stdout) as PreflightReport;
         assert.equal(j.dumpable, report.dumpable);
@@ -639,7 +639,7 @@ test('a tree whose session leader is outside its pid namespace: a blocker, and t
   });
   assert.equal(r.status, 0, `namespace script: ${r.stderr}`);
   const check = JSON.parse(readFileSync(join(work, 'check.json'), 'utf8')) as PreflightReport;
-  assert.equal(readFileSync(join(work, 'check.rc'), 'utf8').trim(), '1');
+  assert.equal(readFileSync(join(work, 'check.rc'), 'utf8').trim(), '6', 'check --pid exits 6: blocked');
   assert.equal(check.dumpable, false);
   assert.deepEqual(check.blockers.map((b) => b.kind), ['session']);
   assert.equal(readFileSync(join(work, 'dump.rc'), 'utf8').trim(), '1');

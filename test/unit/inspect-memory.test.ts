@@ -1,7 +1,8 @@
 // The memory reader on a synthetic checkpoint written with the codec: present, lazy and parent
 // pages, a parent directory, shared memory, and matches across page, run and chunk boundaries.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -59,6 +60,7 @@ before(() => {
   plant(parentPage, 0x13000, 0x13ffc, 'NEED'); // parent page end ...
   plant(own, 0x14000 - 2 * PAGE, 0x14000, 'LE-TWO'); // ... continues on own page 2 (file offset 2 pages)
   plant(shm, 0, 0xffd, 'NEEDLE-SHM');
+  plant(own, 0x14000 - 2 * PAGE, 0x15800, 'KEY\x1b[2J!'); // a match that would drive a terminal
   writeImage(join(dir, 'pstree.img'), { magic: 'PSTREE', entries: [{ pid: PID, ppid: 0, pgid: PID, sid: PID, threads: [PID] }] });
   writeImage(join(dir, 'mm-100.img'), {
     magic: 'MM',
@@ -159,6 +161,81 @@ describe('memory of a checkpoint', () => {
     assert.equal((ours.vmas as Array<{ start: unknown }>)[2]!.start, 0xffffffffff600000n, 'addresses beyond 2^53 stay exact');
     const pm = join(dir, 'pagemap-100.img');
     assert.deepEqual(norm(decodePagemapImage(readFileSync(pm), pm)), norm(readImage(pm).entries));
+  });
+});
+
+describe('dumpMemory writes its file safely', () => {
+  it('0600 whatever the umask, replacing a file or a symlink (never following it), no partial left', () => {
+    const out = join(root, 'safe.bin');
+    writeFileSync(out, 'old contents, longer than the range');
+    const old = process.umask(0);
+    try {
+      dumpMemory(new ImageDir(dir), PID, 0x10000, 16, out);
+    } finally {
+      process.umask(old);
+    }
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    assert.ok(readFileSync(out).equals(Buffer.alloc(16, 'a')));
+    const victim = join(root, 'victim');
+    writeFileSync(victim, 'keep me');
+    const link = join(root, 'link.bin');
+    symlinkSync(victim, link);
+    dumpMemory(new ImageDir(dir), PID, 0x10000, 16, link);
+    assert.equal(readFileSync(victim, 'utf8'), 'keep me');
+    assert.ok(lstatSync(link).isFile());
+    assert.throws(() => dumpMemory(new ImageDir(dir), PID, 0x10000, 16, join(root, 'no-dir', 'x.bin')), (e: unknown) => e instanceof CryoError && /cannot write/.test(e.message));
+    assert.deepEqual(readdirSync(root).filter((n) => n.endsWith('.partial')), []);
+  });
+});
+
+describe('cryo mem (the built CLI on this checkpoint)', () => {
+  const main = join(import.meta.dirname, '../../src/cli/main.js');
+  const cryo = (args: string[]) => spawnSync(process.execPath, [main, ...args], { timeout: 60_000 });
+
+  it('prints the matched text, escaped, on each match head line (as grep)', () => {
+    const r = cryo(['mem', dir, '--search', 'NEEDLE-ONE']);
+    assert.equal(r.status, 0, r.stderr.toString());
+    const head = r.stdout.toString().split('\n')[0]!;
+    assert.match(head, /^100  0x10ffc  \S.* rw- \+0xffc  "NEEDLE-ONE"$/);
+    const re = cryo(['mem', dir, '--regex', 'KEY.{4}']);
+    assert.equal(re.status, 0, re.stderr.toString());
+    const out = re.stdout.toString();
+    assert.match(out.split('\n')[0]!, /  "KEY\\x1b\[2J"$/);
+    assert.doesNotMatch(out, /\x1b/, 'no raw escape reaches the terminal');
+    const none = cryo(['mem', dir, '--search', 'NOT-THERE']);
+    assert.equal(none.status, 1);
+  });
+
+  it('--dump ADDR+LEN -o - writes the raw bytes to stdout, the report to stderr', () => {
+    const r = cryo(['mem', dir, '--pid', String(PID), '--dump', '0x10000+0x2000', '-o', '-']);
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.ok(r.stdout.equals(own.subarray(0, 2 * PAGE)));
+    assert.match(r.stderr.toString(), /^wrote 8192 bytes of process 100 from 0x10000 to stdout\n$/);
+    const j = cryo(['mem', dir, '--pid', String(PID), '--dump', '0x11ff0+32', '-o', '-', '--json']);
+    assert.equal(j.stdout.length, 32);
+    assert.deepEqual(JSON.parse(j.stderr.toString()).notDumped, [{ start: '0x12000', end: '0x12010' }]);
+  });
+
+  it('--dump -o - refuses a terminal, with a command that redirects', (t) => {
+    if (spawnSync('script', ['--version']).error) return t.skip('script(1) is not installed: no pty to test with');
+    const cmd = [process.execPath, main, 'mem', dir, '--pid', String(PID), '--dump', '0x10000+16', '-o', '-'].map((w) => `'${w}'`).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(r.status, 2, r.stdout);
+    assert.match(r.stdout, /cryo: error: refusing to write raw memory to a terminal\r?\nhint: redirect it: cryo mem .* -o - > mem\.bin/);
+  });
+
+  it('--pid accepts the host pid `cryo run` printed (cryo.json, either shape)', () => {
+    for (const meta of [{ tree: { pid: 4242, rootPid: 4241, pidns: true, nsPid: PID, netns: false, processes: [] } }, { pid: 4242, rootPid: 4241, pidns: true, nsPid: PID }]) {
+      const copy = join(root, `with-meta-${'tree' in meta ? 2 : 1}`);
+      if (!existsSync(copy)) cpSync(dir, copy, { recursive: true, verbatimSymlinks: true });
+      writeFileSync(join(copy, 'cryo.json'), JSON.stringify(meta));
+      const r = cryo(['mem', copy, '--pid', '4242', '--search', 'NEEDLE-ONE']);
+      assert.equal(r.status, 0, r.stderr.toString());
+      assert.match(r.stdout.toString(), /^100  0x10ffc/);
+      const bad = cryo(['mem', copy, '--pid', '4243', '--search', 'NEEDLE-ONE']);
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr.toString(), /process 4243 is not in the checkpoint/);
+    }
   });
 });
 

@@ -2,7 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseRange } from '../../src/cli/commands/mem.js';
+import { renderDiff } from '../../src/cli/render/diff.js';
 import { renderMems, renderPs, renderRss } from '../../src/cli/render/explore.js';
+import { renderInspect } from '../../src/cli/render/inspect.js';
+import type { CheckpointDiff } from '../../src/inspect/diff.js';
+import type { CheckpointModel, ProcessModel } from '../../src/inspect/model.js';
 import { hexdumpLines } from '../../src/cli/render/hexdump.js';
 import { columns, groupDigits, humanBytes, humanMicros } from '../../src/cli/render/text.js';
 import { renderTree } from '../../src/cli/render/tree.js';
@@ -56,5 +60,38 @@ describe('text renderers', () => {
     assert.deepEqual(parseRange('1000+2MiB'), { addr: 0x1000, len: 2 << 20 });
     assert.deepEqual(parseRange('0x1000'), { addr: 0x1000 });
     for (const bad of ['', 'zz', '0x1000+', '0x1000+0', '0x1000+-4']) assert.throws(() => parseRange(bad), (e: unknown) => e instanceof CryoError && e.exitCode === 2, bad);
+  });
+
+  const proc = (over: Partial<ProcessModel>): ProcessModel => ({
+    pid: 1, ppid: 0, pgid: 1, sid: 1, comm: 'bash', state: 'alive', threads: 1, tasks: [{ tid: 1, comm: 'bash' }], namespaces: {}, fds: [], mappings: [],
+    memory: { mappedBytes: 0, dumpedPages: 0, dumpedBytes: 0 }, children: [], ...over,
+  });
+  const noPaint = { color: false, maps: false, paint: (_c: string, t: string) => t };
+
+  it("inspect: a thread count, cryo's init as one line, text from the checkpoint escaped", () => {
+    const m: CheckpointModel = {
+      dir: '/ck', processes: [
+        proc({ cmdline: ['/usr/bin/bash', '-c', 'exec 1>&3\nwhile :; do wait; done', 'cryo-init', '-', '/bin/app'], children: [2] }),
+        proc({
+          pid: 2, ppid: 1, comm: 'app\x1b[2J', threads: 3, tasks: [{ tid: 2 }, { tid: 3 }, { tid: 4 }], cmdline: ['/bin/app', 'evil\x1b]0;title\x07'], cwd: '/tmp/new\nline',
+          fds: [{ fd: 3, type: 'REG', fileId: 1, description: '/tmp/\x1b[31mred', flags: 0 }],
+        }),
+      ],
+    };
+    const out = renderInspect(m, noPaint);
+    assert.match(out, /^cryo-init \(namespace init of cryo run\) pid 1 /m);
+    assert.doesNotMatch(out, /cmdline +\/usr\/bin\/bash/, "the init's script is not shown");
+    assert.match(out, /threads +3$/m);
+    assert.match(out, /cmdline +\/bin\/app \$'evil\\x1b\]0;title\\x07'$/m);
+    assert.match(out, /cwd +\/tmp\/new\\nline/);
+    assert.match(out, /REG +\/tmp\/\\x1b\[31mred/);
+    assert.match(out, /app\\x1b\[2J pid 2/);
+    assert.doesNotMatch(out, /[\x00-\x09\x0b-\x1f]/, 'no control character but newlines');
+  });
+
+  it('diff: escaped names; "no differences" only when the checkpoints are the same', () => {
+    const d: CheckpointDiff = { a: '/a', b: '/b', processesAdded: [{ pid: 5, comm: 'x\x1b' }], processesGone: [], processes: [], same: false };
+    assert.equal(renderDiff(d, { color: false, pages: false, paint: noPaint.paint }), 'diff /a -> /b\n+ process 5 x\\x1b\n');
+    assert.equal(renderDiff({ ...d, processesAdded: [], same: true }, { color: false, pages: false, paint: noPaint.paint }), 'diff /a -> /b\nno differences\n');
   });
 });

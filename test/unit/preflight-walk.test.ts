@@ -152,7 +152,7 @@ test('renderPreflight: verdict line, the dump command, blockers, findings by pro
   const text = renderPreflight(base);
   const lines = text.split('\n');
   assert.equal(lines[0], 'dumpable with options: tree 10 (2 processes)');
-  assert.equal(lines[1], "  cryo dump 10 --external 'unix[123]'");
+  assert.equal(lines[1], "  cryo dump 10 -D ./ckpt --external 'unix[123]'");
   assert.match(text, /\n {2}11 worker\n {4}fd 3: unix stream socket/);
   assert.doesNotMatch(text, /\x1b\[/);
 

@@ -5,13 +5,13 @@ import { paint, printJson, useColor } from '../output.js';
 export function register(program: Command): void {
   program
     .command('check')
-    .description('check this machine for checkpoint/restore, or with --pid whether a live tree can be dumped')
+    .description('check this machine for checkpoint/restore (exit 0 ready, 3 not), or with --pid whether a live tree can be dumped (exit 0 as it is, 5 with the options printed, 6 blocked, 1 no such process)')
     .option('--pid <pid>', 'check the live process tree rooted at PID instead (what a dump would need)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (opts: { pid?: string; json?: boolean }) => {
       const criu = program.opts().criu as string | undefined;
       if (opts.pid !== undefined) {
-        if (!/^[1-9]\d*$/.test(opts.pid)) throw usageError(`expected a positive integer pid, got '${opts.pid}'`, 'cryo check --pid 1234');
+        if (!/^[1-9]\d*$/.test(opts.pid)) throw usageError(`expected a positive integer pid, got '${opts.pid}'`, 'for example: cryo check --pid 1234');
         // loaded only when asked for: it pulls in koffi
         const { preflightAction } = await import('../preflight.js');
         await preflightAction(Number(opts.pid), { json: Boolean(opts.json), criu });

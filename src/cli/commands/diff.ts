@@ -6,7 +6,7 @@ import { paint, printJson, useColor } from '../output.js';
 export function register(program: Command): void {
   program
     .command('diff')
-    .description('what changed between two checkpoints: processes, threads, files, sockets, mappings, memory pages')
+    .description('what changed between two checkpoints: processes, threads, files, sockets, mappings, memory pages (exit 0 the same, 1 different)')
     .argument('<a>', 'the earlier checkpoint (directory or archive)')
     .argument('<b>', 'the later checkpoint')
     .option('--no-memory', 'do not compare memory contents')
@@ -24,6 +24,8 @@ export function register(program: Command): void {
           // name what the user gave (an archive is read from a temporary extraction)
           d.a = resolve(a);
           d.b = resolve(b);
+          // as diff(1): 0 the same, 1 different (errors keep their own codes)
+          process.exitCode = d.same ? 0 : 1;
           if (o.json) return printJson(d);
           const { renderDiff } = await import('../render/diff.js');
           process.stdout.write(renderDiff(d, { color: useColor(), pages: Boolean(o.pages), paint }));

@@ -9,6 +9,7 @@ type Loader = () => Promise<{ register: RegisterCommand }>;
 
 export const commandLoaders: Record<string, Loader> = {
   check: () => import('./check.js'),
+  completion: () => import('./completion.js'),
   decode: () => import('./decode.js'),
   diff: () => import('./diff.js'),
   dump: () => import('./dump.js'),

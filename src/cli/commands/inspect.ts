@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .command('inspect')
     .description('show what a checkpoint holds: processes, credentials, namespaces, files, sockets, memory, mounts')
     .argument('<dir>', 'checkpoint images directory (or archive)')
-    .option('-p, --pid <pid>', 'only this process (and its ancestors)', (v: string) => {
+    .option('-p, --pid <pid>', 'only this process (and its ancestors); the host pid `cryo run` printed works too', (v: string) => {
       if (!/^\d+$/.test(v)) throw usageError(`--pid: expected a process id, got "${v}"`);
       return Number(v);
     })
@@ -20,11 +20,11 @@ export function register(program: Command): void {
       const { openImages } = await import('../../inspect/open.js');
       (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { inspectCheckpoint } = await import('../../inspect/model.js');
-      const { checkpointPids } = await import('../../inspect/search.js');
+      const { resolvePidOption } = await import('../checkpoint-pid.js');
       const { img, close } = await openImages(dir);
       try {
-        if (o.pid !== undefined) checkpointPids(img, o.pid);
-        const model = inspectCheckpoint(img, { env: o.env, pid: o.pid });
+        const pid = resolvePidOption(img, o.pid);
+        const model = inspectCheckpoint(img, { env: o.env, pid });
         model.dir = resolve(dir);
         if (o.json) printJson(model);
         else {

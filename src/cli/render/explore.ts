@@ -1,10 +1,12 @@
 // Text of crit's explore views, column for column.
 import type { FdsProcess, MemsProcess, PsRow, RssProcess } from '../../inspect/explore.js';
+import { escapeText as esc } from './escape.js';
 import { padLeft, padRight } from './text.js';
 
-export function renderPs(rows: PsRow[]): string {
+/** `labels`: what to show instead of the comm (cryo's init), by pid. */
+export function renderPs(rows: PsRow[], labels: ReadonlyMap<number, string> = new Map()): string {
   const out = [`${padLeft('PID', 7)}${padLeft('PGID', 7)}${padLeft('SID', 7)}   COMM`];
-  for (const r of rows) out.push(`${padLeft(String(r.pid), 7)}${padLeft(String(r.pgid), 7)}${padLeft(String(r.sid), 7)}   ${' '.repeat(4 * r.depth)}${r.comm}`);
+  for (const r of rows) out.push(`${padLeft(String(r.pid), 7)}${padLeft(String(r.pgid), 7)}${padLeft(String(r.sid), 7)}   ${' '.repeat(4 * r.depth)}${labels.get(r.pid) ?? esc(r.comm)}`);
   return out.join('\n') + '\n';
 }
 
@@ -12,7 +14,7 @@ export function renderFds(procs: FdsProcess[]): string {
   const out: string[] = [];
   for (const p of procs) {
     out.push(String(p.pid));
-    for (const f of p.fds) out.push(`\t${padLeft(String(f.fd), 7)}: ${f.file}`);
+    for (const f of p.fds) out.push(`\t${padLeft(String(f.fd), 7)}: ${esc(f.file)}`);
   }
   return out.join('\n') + '\n';
 }
@@ -25,8 +27,8 @@ export function renderMems(procs: MemsProcess[]): string {
   const out: string[] = [];
   for (const p of procs) {
     out.push(String(p.pid));
-    out.push(`\t${padRight('exe', 36)}    ${p.exe}`);
-    for (const v of p.vmas) out.push(`\t${padRight(`${hex8(v.start)}-${hex8(v.end)}`, 36)}${v.prot}${v.name}`);
+    out.push(`\t${padRight('exe', 36)}    ${esc(p.exe)}`);
+    for (const v of p.vmas) out.push(`\t${padRight(`${hex8(v.start)}-${hex8(v.end)}`, 36)}${v.prot}${esc(v.name)}`);
   }
   return out.join('\n') + '\n';
 }
@@ -40,7 +42,7 @@ export function renderRss(procs: RssProcess[]): string {
       let vstr = '';
       for (const v of r.vmas) {
         if (v === 'same') vstr += ' ~';
-        else vstr += ` ${hex8(v.start)} / ${padRight(String(v.pages), 8)}${v.file !== undefined ? ` ${v.file}` : ''}`;
+        else vstr += ` ${hex8(v.start)} / ${padRight(String(v.pages), 8)}${v.file !== undefined ? ` ${esc(v.file)}` : ''}`;
         vstr += `\n\t${' '.repeat(23)}`;
       }
       out.push(`${padRight(pstr, 24)}${vstr}`);
