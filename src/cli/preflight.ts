@@ -30,8 +30,8 @@ export function preflightExitCode(r: PreflightReport): number {
 
 /** `cryo check --pid --json`: the report under the naming table's names (`rootPid`, not `root`). */
 export function preflightJson(r: PreflightReport, warnings: string[] = []): Record<string, unknown> {
-  const { pid, root, dumpable, options, blockers, findings, processes } = r;
-  return { pid, rootPid: root, dumpable, options, blockers, findings, processes, ...(warnings.length ? { warnings } : {}) };
+  const { pid, rootPid, dumpable, options, blockers, findings, processes } = r;
+  return { pid, rootPid, dumpable, options, blockers, findings, processes, ...(warnings.length ? { warnings } : {}) };
 }
 
 /** The dump command to paste: `cryo dump PID -D ./ckpt OPTIONS`. */

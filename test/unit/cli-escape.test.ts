@@ -61,14 +61,12 @@ test('resolveCheckpointPid: the host pid `cryo run` printed maps to its pid insi
   assert.equal(resolveCheckpointPid({ ...meta, tree: { ...meta.tree, pid: 5 } }, 5, [1, 2, 5]), 5);
   assert.equal(resolveCheckpointPid(meta, 77, [1, 2, 5]), 77);
   assert.equal(resolveCheckpointPid(undefined, 4242, [1, 2]), 4242);
-  // cryo.json before the one-shape refactor: pid and nsPid at the top level
-  assert.equal(resolveCheckpointPid({ pid: 4242, nsPid: 2 }, 4242, [1, 2]), 2);
   // an nsPid the checkpoint does not hold is not used
-  assert.equal(resolveCheckpointPid({ pid: 4242, nsPid: 9 }, 4242, [1, 2]), 4242);
+  assert.equal(resolveCheckpointPid({ ...meta, tree: { ...meta.tree, nsPid: 9 } }, 4242, [1, 2]), 4242);
 });
 
 function report(over: Partial<PreflightReport>): PreflightReport {
-  return { pid: 123, root: 123, dumpable: true, options: [], blockers: [], findings: [], processes: [{ pid: 123, ppid: 1, comm: 'app', state: 'S', threads: 1, pgid: 123, sid: 123, tracerPid: 0, fds: 3 }], ...over };
+  return { pid: 123, rootPid: 123, dumpable: true, options: [], blockers: [], findings: [], processes: [{ pid: 123, ppid: 1, comm: 'app', state: 'S', threads: 1, pgid: 123, sid: 123, tracerPid: 0, fds: 3 }], ...over };
 }
 
 test('check --pid: exit 0 as it is, 5 with options, 6 blocked; the dump command pastes as is', () => {
@@ -85,6 +83,6 @@ test('check --pid: exit 0 as it is, 5 with options, 6 blocked; the dump command 
   const evil = report({ processes: [{ ...report({}).processes[0]!, comm: 'x\x1b[2J' }], findings: [{ pid: 123, fd: 4, kind: 'file', message: 'file /tmp/\x1b[2J' }] });
   assert.doesNotMatch(renderPreflight(evil), /\x1b/);
   // a tree `cryo run` started: its root is the namespace init, shown by its label
-  const run = report({ root: 122, processes: [{ ...report({}).processes[0]!, pid: 122, comm: 'bash' }], findings: [{ pid: 122, kind: 'pipe', message: 'a pipe' }] });
+  const run = report({ rootPid: 122, processes: [{ ...report({}).processes[0]!, pid: 122, comm: 'bash' }], findings: [{ pid: 122, kind: 'pipe', message: 'a pipe' }] });
   assert.match(renderPreflight(run), /\n  122 cryo-init \(namespace init of cryo run\) \(root\)\n/);
 });

@@ -1,5 +1,5 @@
 // How a process's command line is shown: cryo's own namespace init as one short line, not its script.
-import { INIT_NAME } from '../../criu/run.js';
+import { INIT_NAME } from '../../kernel/run.js';
 import { escapeText, shellCommand } from './escape.js';
 
 /** The init `cryo run` starts: `bash -c SCRIPT cryo-init PREFIX CMD ARGS...`. */
