@@ -22,7 +22,7 @@ interface Loaded {
 let loaded: Loaded | undefined;
 
 /** Compiles every schema once, in ajv's strict mode (unknown keywords, loose types and undefined required properties are errors). */
-export function loadSchemas(dir = schemasDir): Loaded {
+function loadSchemas(dir = schemasDir): Loaded {
   if (loaded && dir === schemasDir) return loaded;
   const ajv = new Ajv2020.default({ strict: true, allErrors: true });
   const ids = new Map<string, string>();
@@ -116,7 +116,7 @@ const GLOBAL_WITH_VALUE = new Set(['--criu']);
 const ALWAYS_JSON = new Set(['decode', 'show', 'info']);
 
 /** The command name and its own arguments (before any `--`) of a cryo argv (without node and main.js). */
-export function parseCall(argv: string[]): { command?: string; args: string[] } {
+function parseCall(argv: string[]): { command?: string; args: string[] } {
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
