@@ -1,7 +1,7 @@
 // Every command's --json output on one real checkpoint (real CRIU, root), validated against its
 // schema in schemas/; dump and restore give the same keys whatever the sink or source.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { criuFor } from '../helpers/env.js';
@@ -68,6 +68,10 @@ test('every --json output of a real checkpoint matches its schema', async (t) =>
     assert.deepEqual(commonKeys(dumpO.json, ['archive', 'bytes']), commonKeys(dumpD.json, ['dir']));
     assert.ok('dir' in dumpD.json && !('archive' in dumpD.json), 'dump -D names its dir');
     assert.ok('archive' in dumpO.json && 'bytes' in dumpO.json && !('dir' in dumpO.json), 'dump -o names its archive and bytes');
+  });
+  await t.test('cryo.json of dump -D is the checkpoint description', () => {
+    const meta = JSON.parse(readFileSync(join(ckA, 'cryo.json'), 'utf8')) as unknown;
+    assertMatchesSchema('checkpoint', meta, `${ckA}/cryo.json`);
   });
   // a second checkpoint for diff (the tree ran on in between)
   const second = await call(['dump', String(pid), '-D', ckB, '--leave-running', '--json']);
