@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, childPids, type RunOptions, type RunResult } from '../../src/kernel/run.js';
 import { isCryoInit, readProcess } from '../../src/kernel/process.js';
+import { assertCliJson } from './schema.js';
 
 /** Repository root (tests run from dist/test/...). */
 export const repoRoot = new URL('../../../', import.meta.url).pathname;
@@ -20,8 +21,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `cryo ARGS` (the built CLI) to completion, without inheriting this process's extra fds. */
-export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+/**
+ * Runs `cryo ARGS` (the built CLI) to completion, without inheriting this process's extra fds.
+ * JSON output (--json, decode, show, info) must match its schema in schemas/ (the promise rejects
+ * otherwise); `schema: false` opts out, for a deliberately broken case.
+ */
+export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; schema?: boolean } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       cwd: opts.cwd,
@@ -36,6 +41,12 @@ export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: strin
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
+      try {
+        if (opts.schema !== false) assertCliJson(args, { status, stdout });
+      } catch (e) {
+        reject(e);
+        return;
+      }
       resolve({ status, stdout, stderr });
     });
   });

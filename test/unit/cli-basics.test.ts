@@ -1,6 +1,6 @@
 // Black-box: spawn the built CLI and check stdout, stderr and exit codes.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnCliSync as spawnSync } from '../helpers/schema.js';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { commandLoaders, commandsFor } from '../../src/cli/commands/index.js';
