@@ -1,12 +1,12 @@
 // Archives of arbitrary image directories for tests: a checkpoint description built from the files.
 import type { Writable } from 'node:stream';
 import { listImages } from '../../src/checkpoint/images-list.js';
-import type { CheckpointMeta } from '../../src/checkpoint/meta.js';
+import type { CheckpointFile, CheckpointMeta } from '../../src/checkpoint/meta.js';
 import { writeArchiveFile } from '../../src/checkpoint/sink-archive.js';
 import { writeArchiveStream } from '../../src/checkpoint/sink-stream.js';
 
-export async function testMeta(dir: string, over: { criuVersion?: string; dumpOptions?: Record<string, unknown> } = {}): Promise<CheckpointMeta> {
-  const files = await listImages(dir, { hash: true });
+export async function testMeta(dir: string, over: { criuVersion?: string; dumpOptions?: Record<string, unknown>; files?: CheckpointFile[] } = {}): Promise<CheckpointMeta> {
+  const files = over.files ?? await listImages(dir, { hash: true });
   return {
     format: 'cryo-checkpoint',
     version: 2,
