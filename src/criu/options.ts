@@ -94,15 +94,15 @@ export const CRIU_OPTIONS: readonly CriuOptionSpec[] = [
   { name: 'pidfile', flag: '--pidfile', arg: 'file', kind: 'path', actions: R, handledBy: 'cryo', cli: true, help: "write the restored root's pid into FILE (created anew, 0600; RPC has no pidfile field)", default: 'none' },
 
   // ---- passed to CRIU
-  { name: 'tcpEstablished', flag: '--tcp-established', field: 'tcp_established', kind: 'bool', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'checkpoint/restore established TCP connections', default: 'false (restore: as dumped)' },
+  { name: 'tcpEstablished', flag: '--tcp-established', field: 'tcp_established', kind: 'bool', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'checkpoint/restore established TCP connections', default: 'false' },
   { name: 'tcpClose', flag: '--tcp-close', field: 'tcp_close', kind: 'bool', actions: DR, handledBy: 'rpc', cli: true, help: "dump: don't dump or block established TCP connections; restore: restore them closed", default: 'false' },
   { name: 'skipInFlight', flag: '--skip-in-flight', field: 'tcp_skip_in_flight', kind: 'bool', actions: D, handledBy: 'rpc', cli: true, help: 'ignore TCP connections not yet fully established instead of failing', default: 'false' },
-  { name: 'extUnixSk', flag: '--ext-unix-sk', short: '-x', arg: 'ino,...', optionalArg: true, field: 'ext_unix_sk', kind: 'extUnixSk', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'allow unix sockets connected outside the tree (optionally only these inodes: --ext-unix-sk=INO,INO)', default: 'false (restore: as dumped)' },
-  { name: 'shellJob', flag: '--shell-job', short: '-j', field: 'shell_job', kind: 'bool', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: "the tree belongs to the caller's session or terminal", default: 'false (restore: as dumped)' },
-  { name: 'fileLocks', flag: '--file-locks', short: '-l', field: 'file_locks', kind: 'bool', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'dump/restore file locks (only safe when no process outside the tree holds them)', default: 'false (restore: as dumped)' },
-  { name: 'external', flag: '--external', arg: 'type[id]:value', field: 'external', kind: 'strings', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'a resource outside the tree, e.g. unix[INO], tty[RDEV:DEV], mnt[PATH]:NAME (repeatable)', default: 'none (restore: as dumped)' },
-  { name: 'manageCgroups', flag: '--manage-cgroups', arg: 'mode', optionalArg: true, field: 'manage_cgroups', kind: 'manageCgroups', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'dump/restore cgroups; mode none, props, soft, full, strict, ignore', default: 'off; without a mode: soft (restore: as dumped)' },
-  { name: 'emptyNs', flag: '--empty-ns', arg: 'net', field: 'empty_ns', kind: 'emptyNs', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: "net: leave the network namespace's contents to action scripts (dump: not dumped; restore: created empty)", default: 'none (restore: as dumped)' },
+  { name: 'extUnixSk', flag: '--ext-unix-sk', short: '-x', arg: 'ino,...', optionalArg: true, field: 'ext_unix_sk', kind: 'extUnixSk', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'allow unix sockets connected outside the tree (optionally only these inodes: --ext-unix-sk=INO,INO)', default: 'false' },
+  { name: 'shellJob', flag: '--shell-job', short: '-j', field: 'shell_job', kind: 'bool', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: "the tree belongs to the caller's session or terminal", default: 'false' },
+  { name: 'fileLocks', flag: '--file-locks', short: '-l', field: 'file_locks', kind: 'bool', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'dump/restore file locks (only safe when no process outside the tree holds them)', default: 'false' },
+  { name: 'external', flag: '--external', arg: 'type[id]:value', field: 'external', kind: 'strings', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'a resource outside the tree, e.g. unix[INO], tty[RDEV:DEV], mnt[PATH]:NAME (repeatable)', default: 'none' },
+  { name: 'manageCgroups', flag: '--manage-cgroups', arg: 'mode', optionalArg: true, field: 'manage_cgroups', kind: 'manageCgroups', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'dump/restore cgroups; mode none, props, soft, full, strict, ignore', default: 'off; without a mode: soft' },
+  { name: 'emptyNs', flag: '--empty-ns', arg: 'net', field: 'empty_ns', kind: 'emptyNs', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: "net: leave the network namespace's contents to action scripts (dump: not dumped; restore: created empty)", default: 'none' },
   { name: 'networkLock', flag: '--network-lock', arg: 'method', field: 'network_lock', kind: 'networkLock', actions: D, handledBy: 'rpc', cli: true, help: 'iptables, nftables or skip; a restore uses the method the dump recorded', default: 'where a lock is needed: iptables if iptables-restore exists, else nftables' },
   { name: 'evasiveDevices', flag: '--evasive-devices', field: 'evasive_devices', kind: 'bool', actions: D, handledBy: 'rpc', cli: true, help: 'use any path to a device file if the original one is inaccessible', default: 'false' },
   { name: 'linkRemap', flag: '--link-remap', field: 'link_remap', kind: 'bool', actions: D, handledBy: 'rpc', cli: true, help: 'allow open files that were unlinked (linked back on restore, modifying the filesystem)', default: 'false' },
@@ -127,7 +127,7 @@ export const CRIU_OPTIONS: readonly CriuOptionSpec[] = [
   { name: 'cgroupYard', flag: '--cgroup-yard', arg: 'path', field: 'cgroup_yard', kind: 'path', actions: DR, handledBy: 'rpc', cli: true, help: 'a directory of cgroup mounts prepared for CRIU (it then mounts none itself)', default: 'CRIU mounts its own' },
   { name: 'root', flag: '--root', short: '-r', arg: 'path', field: 'root', kind: 'path', actions: R, handledBy: 'rpc', cli: true, help: 'restore with this directory as the root filesystem', default: "the caller's /" },
   { name: 'inheritFd', flag: '--inherit-fd', arg: 'fd[N]:res', field: 'inherit_fd', kind: 'inheritFd', actions: R, handledBy: 'rpc', cli: true, help: "give the tree cryo's fd N in place of resource RES (repeatable)", default: 'none' },
-  { name: 'joinNs', flag: '--join-ns', short: '-J', arg: 'ns:path[,extra]', field: 'join_ns', kind: 'joinNs', actions: R, handledBy: 'rpc', cli: true, help: 'restore into an existing namespace: ipc, net, time, user, uts by PID or file; user takes ,UID,GID (repeatable)', default: 'new namespaces as dumped' },
+  { name: 'joinNs', flag: '--join-ns', short: '-J', arg: 'ns:path[,extra]', field: 'join_ns', kind: 'joinNs', actions: R, handledBy: 'rpc', cli: true, help: 'restore into an existing namespace: ipc, mnt, net, time, user, uts by PID or file; user takes ,UID,GID (repeatable)', default: 'new namespaces as dumped' },
   { name: 'vethPair', flag: '--veth-pair', arg: 'in=out', field: 'veths', kind: 'vethPair', actions: R, handledBy: 'rpc', cli: true, help: 'name of the outer end of veth IN (repeatable)', default: 'as dumped' },
   { name: 'weakSysctls', flag: '--weak-sysctls', field: 'weak_sysctls', kind: 'bool', actions: R, handledBy: 'rpc', cli: true, help: 'skip sysctls this kernel lacks', default: 'false' },
   { name: 'lsmProfile', flag: '--lsm-profile', arg: 'type:name', field: 'lsm_profile', kind: 'string', actions: R, handledBy: 'rpc', cli: true, help: 'LSM profile for the restored tree, apparmor:NAME or selinux:LABEL', default: 'as dumped' },
@@ -379,7 +379,7 @@ const CG_ENUM: Record<CgroupMode, string> = { none: 'CG_NONE', props: 'PROPS', s
 const CPU_CAP = { none: 0, fpu: 1, cpu: 2, ins: 4, all: 7 } as const;
 const CPU_CAP_DEFAULT = CPU_CAP.fpu | CPU_CAP.ins;
 const CLONE_NEWNET = 0x40000000;
-const JOIN_NS = ['ipc', 'net', 'time', 'user', 'uts'];
+const JOIN_NS = ['ipc', 'mnt', 'net', 'time', 'user', 'uts'];
 
 /** CRIU's --cpu-cap syntax ("fpu,ins", "^cpu", "none"; true = all) to its bit set, as CRIU's own parser builds it. */
 export function parseCpuCap(value: unknown): number {
@@ -447,7 +447,7 @@ function parseJoinNs(value: unknown): { ns: string; ns_file: string; extra_opt?:
       if (c >= 0) extra = rest.slice(c + 1);
     }
   }
-  const ok = typeof ns === 'string' && JOIN_NS.includes(ns) && typeof nsFile === 'string' && nsFile !== '' && (extra === undefined || (typeof extra === 'string' && (ns === 'user' ? /^\d+,\d+$/.test(extra) : false)));
+  const ok = typeof ns === 'string' && JOIN_NS.includes(ns) && typeof nsFile === 'string' && nsFile !== '' && (extra === undefined || (typeof extra === 'string' && (ns === 'user' && /^\d+(,\d+)?$/.test(extra))));
   if (!ok) throw usageError(`expected --join-ns as NS:PID or NS:FILE (NS one of ${JOIN_NS.join(', ')}; user may add ,UID,GID), got ${got(value)}`, 'e.g. --join-ns net:/run/netns/blue or --join-ns user:1234,0,0');
   return extra === undefined ? { ns: ns as string, ns_file: nsFile as string } : { ns: ns as string, ns_file: nsFile as string, extra_opt: extra as string };
 }
