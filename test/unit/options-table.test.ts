@@ -257,3 +257,9 @@ test('requests with every option set encode and decode to the same criu_opts', (
     assert.ok(Object.keys(opts).length > (action === 'dump' ? 35 : 30), `${action}: ${Object.keys(opts).length} fields set`);
   }
 });
+
+test('docs/criu-options.md lists every table entry', () => {
+  const doc = readFileSync(new URL('../../../docs/criu-options.md', import.meta.url), 'utf8');
+  const missing = CRIU_OPTIONS.filter((s) => !doc.includes(`| \`${s.name}\` |`) || (s.flag && !doc.includes(`${s.flag}\``)));
+  assert.deepEqual(missing.map((s) => s.name), [], 'regenerate the table in docs/criu-options.md');
+});
