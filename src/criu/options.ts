@@ -100,7 +100,7 @@ export const CRIU_OPTIONS: readonly CriuOptionSpec[] = [
   { name: 'extUnixSk', flag: '--ext-unix-sk', short: '-x', arg: 'ino,...', optionalArg: true, field: 'ext_unix_sk', kind: 'extUnixSk', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'allow unix sockets connected outside the tree (optionally only these inodes: --ext-unix-sk=INO,INO)', default: 'false' },
   { name: 'shellJob', flag: '--shell-job', short: '-j', field: 'shell_job', kind: 'bool', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: "the tree belongs to the caller's session or terminal", default: 'false' },
   { name: 'fileLocks', flag: '--file-locks', short: '-l', field: 'file_locks', kind: 'bool', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'dump/restore file locks (only safe when no process outside the tree holds them)', default: 'false' },
-  { name: 'external', flag: '--external', arg: 'type[id]:value', field: 'external', kind: 'strings', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'a resource outside the tree, e.g. unix[INO], tty[RDEV:DEV], mnt[PATH]:NAME (repeatable)', default: 'none' },
+  { name: 'external', flag: '--external', arg: 'type[id]:value', field: 'external', kind: 'strings', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'a resource outside the tree (dump: unix[INO], tty[RDEV:DEV], file[MNT:INO], mnt[PATH]:NAME, mnt[], dev[M/m]:NAME, net[INO]:NAME; restore: mnt[NAME]:PATH, mnt[], dev[NAME]:PATH, veth[IN]:OUT, macvlan[IN]:OUT; repeatable)', default: 'none' },
   { name: 'manageCgroups', flag: '--manage-cgroups', arg: 'mode', optionalArg: true, field: 'manage_cgroups', kind: 'manageCgroups', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: 'dump/restore cgroups; mode none, props, soft, full, strict, ignore', default: 'off; without a mode: soft' },
   { name: 'emptyNs', flag: '--empty-ns', arg: 'net', field: 'empty_ns', kind: 'emptyNs', actions: DR, repeatOnRestore: true, handledBy: 'rpc', cli: true, help: "net: leave the network namespace's contents to action scripts (dump: not dumped; restore: created empty)", default: 'none' },
   { name: 'networkLock', flag: '--network-lock', arg: 'method', field: 'network_lock', kind: 'networkLock', actions: D, handledBy: 'rpc', cli: true, help: 'iptables, nftables or skip; a restore uses the method the dump recorded', default: 'where a lock is needed: iptables if iptables-restore exists, else nftables' },
@@ -602,8 +602,21 @@ export function toRpcOpts(action: 'dump' | 'restore', opts: CriuDumpOptions | Cr
 }
 
 /**
+ * What a restore needs of a dumped `--external`: CRIU restores external unix sockets with
+ * --ext-unix-sk (a repeated unix[INO] does nothing: verified with 4.2.1), auto-detected mounts
+ * (mnt[] with flags) with mnt[]; named mounts, devices, files, ttys and namespaces need the restore
+ * side's own value (--external mnt[NAME]:PATH, dev[NAME]:/dev/X, --inherit-fd), so none is repeated.
+ */
+function restoreSideOfExternal(res: string): { extUnixSk: true } | { external: string } | undefined {
+  if (res.startsWith('unix[')) return { extUnixSk: true };
+  if (/^mnt\[\](:[ms]*)?$/.test(res)) return { external: 'mnt[]' };
+  return undefined;
+}
+
+/**
  * What a checkpoint records for its restore to repeat: the dump's options flagged repeatOnRestore,
- * with the values the dump was given (library names). The restore merges the user's options over it.
+ * with the values the dump was given (library names), and each --external as the restore needs it.
+ * The restore merges the user's options over it.
  */
 export function restoreOptionsFromDump(opts: CriuDumpOptions): Record<string, unknown> {
   const o = opts as Record<string, unknown>;
@@ -612,6 +625,16 @@ export function restoreOptionsFromDump(opts: CriuDumpOptions): Record<string, un
     if (!spec.repeatOnRestore) continue;
     const v = o[spec.name];
     if (v === undefined || v === false || (Array.isArray(v) && v.length === 0)) continue;
+    if (spec.name === 'external') {
+      const external: string[] = [];
+      for (const res of v as string[]) {
+        const side = restoreSideOfExternal(res);
+        if (side && 'extUnixSk' in side) out.extUnixSk = true;
+        else if (side && !external.includes(side.external)) external.push(side.external);
+      }
+      if (external.length) out.external = external;
+      continue;
+    }
     // the inodes picked which sockets were dumped; the restore only needs the switch
     out[spec.name] = spec.kind === 'extUnixSk' ? true : Array.isArray(v) ? [...v] : v;
   }

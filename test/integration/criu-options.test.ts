@@ -3,12 +3,13 @@
 // sysctl switches it took; --ghost-limit changes what can be dumped); a RESTORE takes its options too;
 // and CRIU's configuration files reach swrk (the default ones, CRIU_CONFIG_FILE, and config_file).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { criuCall } from '../../src/criu/rpc.js';
-import { toRpcOpts, type CriuDumpOptions } from '../../src/criu/options.js';
+import { restoreOptionsFromDump, toRpcOpts, type CriuDumpOptions } from '../../src/criu/options.js';
 import { run } from '../../src/criu/run.js';
 import { criuFor } from '../helpers/env.js';
 import type { CriuBinary } from '../../src/criu/find.js';
@@ -127,5 +128,56 @@ describe('CRIU options over RPC, real CRIU', () => {
     assert.doesNotMatch(cfg.log, /Will allow link remaps on FS/, 'config_file overrides the RPC fields');
     assert.ok(isLive(tree.pid));
     kill(root);
+  });
+
+  test('a dump with --external unix[INO] restores with what restoreOptionsFromDump records (--ext-unix-sk), not with the external repeated', async (t) => {
+    const criu = criuFor(t);
+    if (!criu) return;
+    const base = mkdtempSync(join(tmpdir(), 'cryo-ext-'));
+    t.after(() => rmSync(base, { recursive: true, force: true }));
+    // the peer outside the tree: a unix server in this process
+    const path = join(base, 'peer.sock');
+    const peers: Socket[] = [];
+    const server = createServer((c) => peers.push(c.on('error', () => {})));
+    await new Promise<void>((r) => server.listen(path, r));
+    t.after(() => {
+      peers.forEach((c) => c.destroy());
+      server.close();
+    });
+    const tree = await run(process.execPath, ['-e', `require('net').connect(${JSON.stringify(path)}).on('error', () => {}); setInterval(() => {}, 1000)`]);
+    t.after(() => kill(tree.initPid));
+    const socketInode = (): number | undefined => {
+      try {
+        for (const fd of readdirSync(`/proc/${tree.pid}/fd`)) {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${tree.pid}/fd/${fd}`));
+          if (m) return Number(m[1]);
+        }
+      } catch {
+        // not yet
+      }
+      return undefined;
+    };
+    for (let i = 0; i < 500 && (peers.length === 0 || socketInode() === undefined); i++) await new Promise((r) => setTimeout(r, 10));
+    const ino = socketInode();
+    assert.ok(ino && peers.length === 1, 'the tree is connected to the peer');
+
+    const dumpOpts: CriuDumpOptions = { external: [`unix[${ino}]`] };
+    const dumped = await dumpWith(criu, base, 'ckpt', tree.initPid!, dumpOpts);
+    assert.equal(dumped.error, undefined, `the dump succeeds: ${dumped.error?.message}`);
+
+    await assert.rejects(
+      criuCall(criu, { type: 'RESTORE', opts: toRpcOpts('restore', dumpOpts, { needsLock: false }) }, { imagesDir: dumped.dir }),
+      'the external repeated raw does not restore the socket',
+    );
+    assert.match(readFileSync(join(dumped.dir, 'restore.log'), 'utf8'), /External socket found in image\. Consider using the --ext-unix-sk option/);
+
+    const recorded = restoreOptionsFromDump(dumpOpts);
+    assert.deepEqual(recorded, { extUnixSk: true });
+    const resp = await criuCall(criu, { type: 'RESTORE', opts: toRpcOpts('restore', recorded, { needsLock: false }) }, { imagesDir: dumped.dir });
+    const restored = Number(resp.restore?.pid);
+    t.after(() => kill(restored));
+    assert.ok(restored > 0 && isLive(restored), 'restored with --ext-unix-sk');
+    kill(restored);
+    kill(tree.initPid);
   });
 });

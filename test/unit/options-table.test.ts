@@ -241,7 +241,10 @@ test('restoreOptionsFromDump records exactly the repeat-on-restore options, as g
     tcpEstablished: true, extUnixSk: [12], shellJob: true, fileLocks: false, external: ['unix[5]'], manageCgroups: 'full', emptyNs: 'net',
     tcpClose: true, ghostLimit: '4M', timeout: 3, linkRemap: true,
   };
-  assert.deepEqual(restoreOptionsFromDump(dump), { tcpEstablished: true, extUnixSk: true, shellJob: true, external: ['unix[5]'], manageCgroups: 'full', emptyNs: 'net' });
+  assert.deepEqual(restoreOptionsFromDump(dump), { tcpEstablished: true, extUnixSk: true, shellJob: true, manageCgroups: 'full', emptyNs: 'net' });
+  // externals as the restore needs them: unix sockets by --ext-unix-sk, auto mounts by mnt[], named ones by the user's own mapping
+  assert.deepEqual(restoreOptionsFromDump({ external: ['unix[5]', 'mnt[]:ms', 'mnt[/data]:data', 'dev[8/1]:disk', 'tty[136:2]'] }), { extUnixSk: true, external: ['mnt[]'] });
+  assert.deepEqual(restoreOptionsFromDump({ external: ['mnt[/data]:data'] }), {});
   assert.deepEqual(restoreOptionsFromDump({}), {});
   // what it records is valid restore input
   assert.doesNotThrow(() => toRpcOpts('restore', restoreOptionsFromDump(dump), { needsLock: false }));
