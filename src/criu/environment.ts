@@ -24,6 +24,7 @@ export interface EnvironmentReport {
     timeNamespace: boolean;
   };
   networkLock: {
+    /** iptables-restore (the program CRIU runs for the iptables lock) exists */
     iptables: boolean;
     nftables: boolean;
     /** what cryo passes when --network-lock is not given (detectNetworkLock) */

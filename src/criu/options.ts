@@ -152,13 +152,6 @@ export const CRIU_OPTIONS: readonly CriuOptionSpec[] = [
   { name: 'libdir', flag: '--libdir', kind: 'string', actions: DR, handledBy: 'config', cli: false, help: "CRIU's plugin directory", default: "CRIU's built-in" },
 ];
 
-const BY_NAME = new Map(CRIU_OPTIONS.map((o) => [o.name, o]));
-
-/** The table entry for a library name. */
-export function findCriuOption(name: string): CriuOptionSpec | undefined {
-  return BY_NAME.get(name);
-}
-
 /** Options CRIU's dump reads (library names, camelCase of CRIU's flags). */
 export interface CriuDumpOptions {
   /** -W/--work-dir: directory for CRIU's log and stats files; default the images directory (pipeline) */
@@ -399,7 +392,7 @@ export function parseCpuCap(value: unknown): number {
 }
 
 /** --inherit-fd fd[N]:RES */
-export function parseInheritFd(value: unknown): { key: string; fd: number } {
+function parseInheritFd(value: unknown): { key: string; fd: number } {
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const o = value as { key?: unknown; fd?: unknown };
     if (typeof o.key === 'string' && o.key && Number.isInteger(o.fd) && (o.fd as number) >= 0) return { key: o.key, fd: o.fd as number };
