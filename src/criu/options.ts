@@ -130,7 +130,7 @@ export const CRIU_OPTIONS: readonly CriuOptionSpec[] = [
   { name: 'joinNs', flag: '--join-ns', short: '-J', arg: 'ns:path[,extra]', field: 'join_ns', kind: 'joinNs', actions: R, handledBy: 'rpc', cli: true, help: 'restore into an existing namespace: ipc, mnt, net, time, user, uts by PID or file; user takes ,UID,GID (repeatable)', default: 'new namespaces as dumped' },
   { name: 'vethPair', flag: '--veth-pair', arg: 'in=out', field: 'veths', kind: 'vethPair', actions: R, handledBy: 'rpc', cli: true, help: 'name of the outer end of veth IN (repeatable)', default: 'as dumped' },
   { name: 'weakSysctls', flag: '--weak-sysctls', field: 'weak_sysctls', kind: 'bool', actions: R, handledBy: 'rpc', cli: true, help: 'skip sysctls this kernel lacks', default: 'false' },
-  { name: 'lsmProfile', flag: '--lsm-profile', arg: 'type:name', field: 'lsm_profile', kind: 'string', actions: R, handledBy: 'rpc', cli: true, help: 'LSM profile for the restored tree, apparmor:NAME or selinux:LABEL', default: 'as dumped' },
+  { name: 'lsmProfile', flag: '--lsm-profile', arg: 'type:name', field: 'lsm_profile', kind: 'string', actions: R, handledBy: 'rpc', cli: true, help: 'LSM profile for the restored tree: apparmor:NAME, selinux:LABEL, or none: for none', default: 'as dumped' },
   { name: 'lsmMountContext', flag: '--lsm-mount-context', arg: 'context', field: 'lsm_mount_context', kind: 'string', actions: R, handledBy: 'rpc', cli: true, help: 'replace the SELinux context= of restored mounts', default: 'as dumped' },
   { name: 'mntnsCompatMode', flag: '--mntns-compat-mode', field: 'mntns_compat_mode', kind: 'bool', actions: R, handledBy: 'rpc', cli: true, help: "restore mounts with CRIU's older mount engine", default: 'false (CRIU falls back by itself)' },
   { name: 'skipFileRwxCheck', flag: '--skip-file-rwx-check', field: 'skip_file_rwx_check', kind: 'bool', actions: R, handledBy: 'rpc', cli: true, help: "skip checking files' r/w/x permissions on restore", default: 'false' },
@@ -502,7 +502,7 @@ function mapValue(spec: CriuOptionSpec, v: unknown): Record<string, unknown> {
       return { [field]: parseLogLevel(v) };
     case 'string': {
       const t = toText(spec, v);
-      if (spec.name === 'lsmProfile' && !/^(apparmor|selinux):./.test(t)) throw usageError(`expected --lsm-profile as apparmor:NAME or selinux:LABEL, got '${t}'`, 'e.g. --lsm-profile apparmor:unconfined');
+      if (spec.name === 'lsmProfile' && !/^((apparmor|selinux):.|none:)/.test(t)) throw usageError(`expected --lsm-profile as apparmor:NAME, selinux:LABEL or none:, got '${t}'`, 'e.g. --lsm-profile apparmor:unconfined');
       return { [field]: t };
     }
     case 'path': {
