@@ -1,6 +1,7 @@
 // The one table of CRIU's dump and restore options, under CRIU's own names, and the one place where
 // they become criu_opts fields (rpc.proto's names). Facts from CRIU 4.2's config.c, cr-service.c and
 // criu.txt: what RPC honours, which action reads what, what a restore must repeat.
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import { detectNetworkLock, type NetworkLock } from './environment.js';
@@ -506,9 +507,11 @@ function mapValue(spec: CriuOptionSpec, v: unknown): Record<string, unknown> {
       return { [field]: t };
     }
     case 'path': {
-      const p = toText(spec, v);
+      const t = toText(spec, v);
       // CRIU opens it after chdir to its work dir: a relative path means the caller's directory
-      return { [field]: isAbsolute(p) ? p : resolve(p) };
+      const p = isAbsolute(t) ? t : resolve(t);
+      if (spec.name === 'config') checkConfigFile(p);
+      return { [field]: p };
     }
     case 'strings':
       return { [field]: toList(spec, v).map((x) => toText(spec, x)) };
@@ -553,6 +556,26 @@ function mapValue(spec: CriuOptionSpec, v: unknown): Record<string, unknown> {
 
 function actionsText(spec: CriuOptionSpec): string {
   return spec.actions.filter((a) => a !== 'pre-dump' || !spec.actions.includes('dump')).join(' and ');
+}
+
+// what a --config file must not set: cryo's pipeline owns these (a `tree` there would dump another
+// process while cryo ends the user's; a log-file or work-dir there hides CRIU's log from cryo)
+const PIPELINE_ONLY = ['images-dir', 'work-dir', 'log-file', 'tree', 'leave-running', 'leave-stopped', 'restore-detached', 'restore-sibling', 'daemon', 'pidfile', 'status-fd', 'action-script', 'exec-cmd', 'page-server', 'address', 'port', 'ps-socket', 'lazy-pages', 'prev-images-dir', 'stream', 'close', 'version', 'help'];
+
+/** Reads a --config file as CRIU does (one option per line, `--` implied, getopt's unique prefixes) and refuses the pipeline's options. */
+function checkConfigFile(path: string): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw usageError(`expected --config as a readable CRIU configuration file, got '${path}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'check the path; the syntax is in criu(8), CONFIGURATION FILES');
+  }
+  for (const line of text.split('\n')) {
+    const word = /^\s*([^\s#=]+)/.exec(line)?.[1]?.replace(/^-+/, '');
+    if (!word) continue;
+    const hit = PIPELINE_ONLY.find((name) => name === word || (word.length >= 2 && name.startsWith(word)));
+    if (hit) throw usageError(`--config ${path} sets ${hit}, which cryo's pipeline owns`, `remove "${word}" from it; cryo's own flags (-D, -o, -R, --leave-stopped, --work-dir, --log-file, --pidfile) do that`);
+  }
 }
 
 /** Checks a pipeline/cryo option's value without sending it. */

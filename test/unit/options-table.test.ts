@@ -3,9 +3,10 @@
 // right field with the right value for each action it applies to, is refused (usage, exit 2) with a bad
 // value and on an action it does not apply to, and the request with everything set encodes.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { addCriuOptions, cliCriuOptions, criuOptionsFromCli, CRYO_OWN_FLAGS } from '../../src/cli/criu-options.js';
 import { CRIU_OPTIONS, detectNetworkLock, parseCpuCap, restoreOptionsFromDump, toRpcOpts, type CriuDumpOptions } from '../../src/criu/options.js';
@@ -14,6 +15,16 @@ import { decodeCriuRequest, encodeCriuRequest } from '../../src/criu/rpc-codec.j
 import { CryoError } from '../../src/errors.js';
 
 type Action = 'dump' | 'restore';
+
+const confDir = mkdtempSync(join(tmpdir(), 'cryo-conf-'));
+after(() => rmSync(confDir, { recursive: true, force: true }));
+/** A CRIU configuration file with TEXT, 0600. */
+function conf(name: string, text: string): string {
+  const p = join(confDir, name);
+  writeFileSync(p, text, { mode: 0o600 });
+  return p;
+}
+const goodConf = conf('good.conf', '# options RPC lacks\nno-ghost-fiemap\nfile-validation filesize\n\n  log-pid   # per process\n');
 
 /** argv for one option, and the criu_opts fields it must produce (or, for pipeline/cryo options, the library value). */
 interface Sample {
@@ -69,7 +80,7 @@ const S: Record<string, Sample> = {
   skipFileRwxCheck: { argv: ['--skip-file-rwx-check'], rpc: { skip_file_rwx_check: true } },
   unprivileged: { argv: ['--unprivileged'], rpc: { unprivileged: true } },
   displayStats: { argv: ['--display-stats'], rpc: { display_stats: true } },
-  config: { argv: ['--config', 'criu.conf'], rpc: { config_file: resolve('criu.conf') }, bad: ['--config', ''] },
+  config: { argv: ['--config', goodConf], rpc: { config_file: goodConf }, bad: ['--config', join(confDir, 'missing.conf')] },
 };
 
 /** A command as the lead builds it: cryo's own flags first, then the table's. */
@@ -195,6 +206,15 @@ test('defaults: log level 4, switches absent, a lock backend only where one is n
   usage(() => toRpcOpts('dump', { timeout: -1 }, { needsLock: false }), 'negative timeout');
   usage(() => toRpcOpts('dump', { external: 'unix[1]' as unknown as string[] }, { needsLock: false }), 'a string for a list');
   usage(() => toRpcOpts('dump', { ghostFiemap: false } as CriuDumpOptions, { needsLock: false }), 'no RPC field');
+});
+
+test('--config: the file must be readable and must not set what the pipeline owns (getopt prefixes too)', () => {
+  assert.equal(toRpcOpts('dump', { config: goodConf }, { needsLock: false }).config_file, goodConf);
+  for (const [name, text] of [['tree', 'tree 1\n'], ['prefix', '# x\ntre=1\n'], ['running', 'leave-running\n'], ['log', 'tcp-close\n  log-file other.log\n'], ['work', '--work-dir /tmp\n']]) {
+    const p = conf(`${name}.conf`, text);
+    assert.throws(() => toRpcOpts('dump', { config: p }, { needsLock: false }), (e: unknown) => e instanceof CryoError && e.exitCode === 2 && /which cryo's pipeline owns/.test(e.message) && Boolean(e.hint), name);
+  }
+  usage(() => toRpcOpts('restore', { config: join(confDir, 'nope.conf') }, { needsLock: false }), 'missing config');
 });
 
 test('one network-lock detection: iptables where iptables-restore exists, else nftables, skip without nftables', () => {
