@@ -52,7 +52,7 @@ export function addCriuOptions(cmd: Command, action: 'dump' | 'restore'): Comman
     if (repeat) opt.argParser(collect);
     cmd.addOption(opt);
     // a restore repeats what the dump recorded; --no-X turns one off
-    if (action === 'restore' && spec.repeatOnRestore && spec.kind === 'bool') {
+    if (action === 'restore' && spec.repeatOnRestore && (spec.kind === 'bool' || spec.kind === 'extUnixSk')) {
       cmd.addOption(new Option(`--no-${spec.flag!.slice(2)}`, `do not repeat ${spec.flag} from the dump`));
     }
   }
@@ -77,7 +77,7 @@ function cliValue(spec: CriuOptionSpec, v: unknown): unknown {
     case 'manageCgroups':
       return parseCgroupMode(v);
     case 'extUnixSk':
-      return v === true ? true : String(v).split(',').map((x) => (/^\s*\d+\s*$/.test(x) ? Number(x) : x));
+      return typeof v === 'boolean' ? v : String(v).split(',').map((x) => (/^\s*\d+\s*$/.test(x) ? Number(x) : x));
     default:
       return v;
   }

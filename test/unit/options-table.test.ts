@@ -231,8 +231,9 @@ test('CLI specifics: optional values, --no-X on restore, paths made absolute, cr
     manage_cgroups: true,
     cpu_cap: 7,
   });
-  const r = criuOptionsFromCli(parse('restore', ['--no-shell-job', '--no-tcp-established', '-v', '2']), 'restore');
-  assert.deepEqual(r, { shellJob: false, tcpEstablished: false, logLevel: 2 });
+  const r = criuOptionsFromCli(parse('restore', ['--no-shell-job', '--no-tcp-established', '--no-ext-unix-sk', '-v', '2']), 'restore');
+  assert.deepEqual(r, { shellJob: false, tcpEstablished: false, extUnixSk: false, logLevel: 2 });
+  assert.equal(toRpcOpts('restore', r, { needsLock: false }).ext_unix_sk, false);
   // the lead's own flags still parse as theirs
   const d = parse('dump', ['-D', 'ckpt', '-o', 'a.ckpt', '-R', '--json', '--force', '--log-file', 'x.log']);
   assert.equal(d.imagesDir, 'ckpt');
