@@ -126,6 +126,13 @@ describe('CRIU options over RPC, real CRIU', () => {
     assert.match(cfg.log, /Would overwrite RPC settings with values from .*rpc\.conf/);
     assert.match(cfg.log, /Will drop all TCP connections on restore/, 'config_file is read');
     assert.doesNotMatch(cfg.log, /Will allow link remaps on FS/, 'config_file overrides the RPC fields');
+
+    // criu --no-default-config swrk 3 (through a wrapper: criuCall starts `<path> swrk 3`) shuts the default files out
+    const wrapper = join(base, 'criu-ndc');
+    writeFileSync(wrapper, `#!/bin/sh\nexec '${criu.path}' --no-default-config "$@"\n`, { mode: 0o700 });
+    const ndc = await dumpWith({ ...criu, path: wrapper }, base, 'no-default-config', root, {}, { HOME: home });
+    assert.equal(ndc.error, undefined);
+    assert.doesNotMatch(ndc.log, /Parsing config file|Will allow link remaps on FS/, '--no-default-config: the user file is not read');
     assert.ok(isLive(tree.pid));
     kill(root);
   });
