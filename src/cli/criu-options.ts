@@ -37,6 +37,12 @@ function defaultFor(spec: CriuOptionSpec, action: 'dump' | 'restore'): string {
   return spec.default;
 }
 
+/** The help as this action sees it: "dump: X; restore: Y" texts are split. */
+function helpFor(spec: CriuOptionSpec, action: 'dump' | 'restore'): string {
+  const m = /^dump: (.*); restore: (.*)$/.exec(spec.help);
+  return m ? (action === 'dump' ? m[1] : m[2]) : spec.help;
+}
+
 const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
 
 /** Adds every table option that applies to `action` to `cmd`, with CRIU's help and default; flags the command already has are left to it. */
@@ -48,7 +54,7 @@ export function addCriuOptions(cmd: Command, action: 'dump' | 'restore'): Comman
       throw new Error(`option table: ${flagsOf(spec)} clashes with a flag of cryo ${action}`);
     }
     const repeat = REPEATABLE.has(spec.kind);
-    const opt = new Option(flagsOf(spec), `${spec.help} (default: ${defaultFor(spec, action)})`);
+    const opt = new Option(flagsOf(spec), `${helpFor(spec, action)} (default: ${defaultFor(spec, action)})`);
     if (repeat) opt.argParser(collect);
     cmd.addOption(opt);
     // a restore repeats what the dump recorded; --no-X turns one off

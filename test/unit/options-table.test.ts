@@ -124,6 +124,7 @@ test('the table: unique camelCase names of CRIU flags, every criu_opts field of 
     if (s.short) assert.ok(!CRYO_OWN_FLAGS.includes(s.short), `${s.short} is not one of cryo's`);
     if (s.flag && s.cli) assert.ok(!CRYO_OWN_FLAGS.includes(s.flag), `${s.flag} is not one of cryo's`);
     assert.ok(s.help && s.default, `${s.name}: help and default`);
+    if (s.help.startsWith('dump: ')) assert.equal(s.help.split('; restore: ').length, 2, `${s.name}: help splits once into its dump and restore halves`);
     assert.ok(s.handledBy === 'config' ? !s.field : s.handledBy === 'cryo' || Boolean(s.field), `${s.name}: a field unless RPC lacks it`);
     if (s.repeatOnRestore) assert.ok(s.actions.includes('dump') && s.actions.includes('restore'), `${s.name} repeats: it applies to both`);
   }
