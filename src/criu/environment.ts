@@ -24,10 +24,11 @@ export interface EnvironmentReport {
     timeNamespace: boolean;
   };
   networkLock: {
+    /** iptables-restore (the program CRIU runs for the iptables lock) exists */
     iptables: boolean;
     nftables: boolean;
-    /** what cryo passes when --network-lock is not given */
-    default: 'iptables' | 'nftables' | 'skip';
+    /** what cryo passes when --network-lock is not given (detectNetworkLock) */
+    default: NetworkLock;
   };
   problems: string[];
 }
@@ -59,9 +60,20 @@ function feature(criu: string, name: string): boolean {
   return spawnSync(criu, ['check', '--feature', name], { encoding: 'utf8', timeout: 30_000 }).status === 0;
 }
 
-/** The network-lock backend cryo uses by default: iptables when its program exists, else nftables. */
-export function defaultNetworkLock(nftables = true): 'iptables' | 'nftables' | 'skip' {
-  if (hasProgram('iptables-restore') && hasProgram('iptables')) return 'iptables';
+/** CRIU's network-lock backends (criu_network_lock_method). */
+export type NetworkLock = 'iptables' | 'nftables' | 'skip';
+
+let detected: NetworkLock | undefined;
+
+/**
+ * The one choice of network-lock backend when none is given. CRIU defaults to iptables and then fails
+ * with status 127 where `iptables-restore` (the program it runs) is missing: take iptables where that
+ * program exists, else nftables (CRIU links libnftables); `nftables: false` (CRIU's feature check said
+ * no) leaves skip. Without an argument the answer is cached for the process.
+ */
+export function detectNetworkLock(nftables?: boolean): NetworkLock {
+  if (nftables === undefined) return (detected ??= detectNetworkLock(true));
+  if (hasProgram('iptables-restore')) return 'iptables';
   return nftables ? 'nftables' : 'skip';
 }
 
@@ -93,7 +105,7 @@ export function checkEnvironment(opts: { criu?: string } = {}): EnvironmentRepor
     criu = { error: e.message, hint: e.hint };
     problems.push(e.message);
   }
-  const iptables = hasProgram('iptables') && hasProgram('iptables-restore');
+  const iptables = hasProgram('iptables-restore');
   return {
     ok: problems.length === 0,
     criu,
@@ -101,7 +113,7 @@ export function checkEnvironment(opts: { criu?: string } = {}): EnvironmentRepor
     root,
     missingCapabilities,
     features,
-    networkLock: { iptables, nftables, default: iptables ? 'iptables' : nftables ? 'nftables' : 'skip' },
+    networkLock: { iptables, nftables, default: detectNetworkLock(nftables) },
     problems,
   };
 }
