@@ -27,7 +27,7 @@ export { dump, type DumpOptions, type DumpResult, type DumpDestination } from '.
 export { restore, type RestoreOptions, type RestoreResult } from './pipeline/restore.js';
 export { resume, type ResumeResult } from './pipeline/resume.js';
 export { verify, type VerifyResult } from './pipeline/verify.js';
-export type { CriuDumpOptions, CriuRestoreOptions } from './pipeline/criu-options.js';
+export type { CriuDumpOptions, CriuRestoreOptions } from './criu/options.js';
 export type { CheckpointMeta, CheckpointProcess, CheckpointFile, DumpStats, RestoreStats, TreeState } from './checkpoint/meta.js';
 export { openCheckpoint, type CheckpointInput } from './checkpoint/open.js';
 export type { OpenedCheckpoint, OpenOptions } from './checkpoint/source.js';
@@ -36,7 +36,7 @@ export { readMeta, MARKER } from './checkpoint/meta-file.js';
 export { assertComplete, classifyDir, type DirKind } from './checkpoint/complete.js';
 export { readStats, type CheckpointStats } from './checkpoint/stats.js';
 export { readPstree, type PstreeEntry } from './checkpoint/pstree.js';
-export { detectNetworkLock, parsePid, parseSize, type CommonCriuOptions, type NetworkLock, type CgroupMode } from './criu/options.js';
+export { detectNetworkLock, parsePid, parseSize, toRpcOpts, restoreOptionsFromDump, CRIU_OPTIONS, type NetworkLock, type CgroupMode, type CriuOptionSpec } from './criu/options.js';
 export { resolveDumpTarget, type DumpTarget } from './kernel/process.js';
 export { readImage, writeImage, decodeImage, encodeImage, iterateEntries, iterateImage, imageToJson, imageFromJson, parseJson, stringifyJson, MAGICS, isRawImageName, UNKNOWN_FIELDS, type Image, type Entry, type DecodeOptions, type JsonOptions, type ImageHeader, type ByteSource } from './images/index.js';
 export { preflight, type PreflightReport, type PreflightIssue, type PreflightProcess, type PreflightOptions } from './preflight/index.js';

@@ -12,10 +12,10 @@ export type CriuCallHooks = CriuHooks;
 export async function callCriu(
   criu: CriuBinary,
   req: CriuRequest,
-  opts: { imagesDir: string; hooks?: CriuHooks; signal?: AbortSignal },
+  opts: { imagesDir: string; workDir?: string; hooks?: CriuHooks; signal?: AbortSignal },
 ): Promise<CriuResponse> {
   const { criuCall } = await import('./rpc/one-shot.js');
-  return criuCall(criu, req, { imagesDir: opts.imagesDir, hooks: opts.hooks, signal: opts.signal, errorCode: 'RPC' });
+  return criuCall(criu, req, { imagesDir: opts.imagesDir, logDir: opts.workDir, hooks: opts.hooks, signal: opts.signal, errorCode: 'RPC' });
 }
 
 /** CRIU log lines that mean an image file is short, foreign or missing. */

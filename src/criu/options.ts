@@ -656,29 +656,3 @@ export function restoreOptionsFromDump(opts: CriuDumpOptions): Record<string, un
   }
   return out;
 }
-
-/** The options every dump and restore took before the table (kept for the pipeline's move to toRpcOpts). */
-export interface CommonCriuOptions {
-  /** criu binary path; default: found by findCriu() ($CRYO_CRIU, PATH, provisioned) */
-  criu?: string;
-  tcpEstablished?: boolean;
-  extUnixSk?: boolean;
-  shellJob?: boolean;
-  fileLocks?: boolean;
-  external?: string[];
-  manageCgroups?: boolean | CgroupMode;
-  networkLock?: NetworkLock;
-  logLevel?: number;
-  /** aborts the CRIU call (CRIU is killed; a dump then resumes the tree) */
-  signal?: AbortSignal;
-}
-
-/** @deprecated use toRpcOpts; kept until the pipeline calls it (log_file added, network lock as before). */
-export function commonCriuOpts(o: CommonCriuOptions, logFile: string, needsLock = Boolean(o.tcpEstablished)): Record<string, unknown> {
-  const action = logFile.startsWith('restore') ? 'restore' : 'dump';
-  const { networkLock, ...rest } = o;
-  const out = toRpcOpts(action, action === 'dump' ? o : rest, { needsLock });
-  // the old restore path chose a backend too (CRIU ignores it on restore)
-  if (action === 'restore' && (networkLock || needsLock)) out.network_lock = NETWORK_LOCK_ENUM[networkLock ?? detectNetworkLock()];
-  return { ...out, log_file: logFile };
-}

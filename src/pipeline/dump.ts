@@ -34,6 +34,10 @@ export type DumpDestination =
   | CheckpointSink;
 
 export interface DumpOptions extends CriuDumpOptions {
+  /** the criu binary; default: findCriu() ($CRYO_CRIU, PATH, then the one `cryo setup` provisioned) */
+  criu?: string;
+  /** --leave-running: the tree keeps running after the dump; default false (the tree ends) */
+  leaveRunning?: boolean;
   /** CRIU's leave_stopped: the tree stays stopped after the dump (`cryo resume` resumes it); default false */
   leaveStopped?: boolean;
   /** replace an existing checkpoint (directory) or archive file; default false */
@@ -133,6 +137,8 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   const { imagesDir } = await sink.prepare(treeMemoryBytes(target.rootPid));
 
   // CRIU: the tree is stopped, its images written; CRIU resumes it itself if anything fails
+  const workDir = opts.workDir ?? imagesDir;
+  const logName = opts.logFile ?? 'dump.log';
   const t1 = performance.now();
   try {
     await callCriu(criu, {
@@ -140,15 +146,15 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
       opts: {
         ...criuOpts,
         pid: target.rootPid,
-        log_file: 'dump.log',
+        log_file: logName,
         ...(opts.leaveRunning ? { leave_running: true } : { leave_stopped: true }),
       },
-    }, { imagesDir, hooks: opts.hooks });
+    }, { imagesDir, workDir: opts.workDir, hooks: opts.hooks });
   } catch (e) {
-    const log = sink.keepFailedLog(join(imagesDir, 'dump.log'));
+    const log = opts.workDir ? join(workDir, logName) : sink.keepFailedLog(join(imagesDir, logName));
     await sink.abort();
     const alive = readProcess(target.rootPid);
-    throw failureFromCriu('dump', e, log ?? join(imagesDir, 'dump.log'), {
+    throw failureFromCriu('dump', e, log ?? join(imagesDir, logName), {
       pid: target.pid, rootPid: target.rootPid, running: Boolean(alive && alive.state !== 'Z'),
     });
   }
@@ -162,7 +168,7 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   let meta: CheckpointMeta;
   try {
     if (opts.signal?.aborted) throw interrupted(true);
-    const stats = readStats(imagesDir).dump;
+    const stats = readStats(workDir).dump;
     const files = await listImages(imagesDir, { hash: sink.wantsHashes, signal: opts.signal });
     meta = {
       format: 'cryo-checkpoint',

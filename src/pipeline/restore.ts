@@ -3,15 +3,14 @@
 // the options its dump recorded (the caller's own win), and closed. Trees dumped from cryo's PID
 // namespace come back in a fresh namespace (no pid can collide); bare trees get their original
 // pids, so cryo first waits for zombies that still hold them and names a pid a live process holds.
-import { lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { assertComplete } from '../checkpoint/complete.js';
 import type { RestoreStats } from '../checkpoint/meta.js';
 import { openCheckpoint, type CheckpointInput } from '../checkpoint/open.js';
 import { restoredPids } from '../checkpoint/pstree.js';
-import { keepLogCopy } from '../checkpoint/sink-archive.js';
-import type { OpenedCheckpoint } from '../checkpoint/source.js';
 import { readStats } from '../checkpoint/stats.js';
 import { callCriu, failureFromCriu, type CriuCallHooks } from '../criu/call.js';
 import { findCriu } from '../criu/find.js';
@@ -22,6 +21,8 @@ import { elapsedMs } from './time.js';
 import { tmpdir } from 'node:os';
 
 export interface RestoreOptions extends CriuRestoreOptions {
+  /** the criu binary; default: findCriu() ($CRYO_CRIU, PATH, then the one `cryo setup` provisioned) */
+  criu?: string;
   /** for trees restored with their original pids: how long to wait for zombies holding them, ms; default 5000 */
   pidWaitMs?: number;
   /** CRIU's NOTIFY hooks (pre-restore, post-restore, setup-namespaces, post-resume, ...) */
@@ -96,9 +97,12 @@ function regularBytes(dir: string): number {
 export async function restore(from: CheckpointInput, opts: RestoreOptions = {}): Promise<RestoreResult> {
   const t0 = performance.now();
   const { signal, onProgress, hooks, pidWaitMs, ...criuGiven } = opts;
-  restoreRequestOptions(criuGiven, false); // validates the caller's options before anything is read
+  restoreRequestOptions(criuGiven); // validates the caller's options before anything is read
   const criu = findCriu({ criu: opts.criu });
+  if (opts.pidfile) checkPidfile(opts.pidfile);
   const opened = await openCheckpoint(from, { signal, onProgress });
+  // the caller's work dir is theirs; a private one goes unless the restore failed (its log is the story)
+  const work: { dir?: string; keep: boolean } = { dir: opts.workDir, keep: opts.workDir !== undefined };
   try {
     const { tree, zombies } = assertComplete(opened.dir);
     const meta = opened.meta;
@@ -107,20 +111,23 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
     // a root with pid 1 is a PID namespace's init: CRIU recreates the namespace, nothing can collide
     if (!meta?.tree.pidns && tree[0]!.pid !== 1) await waitForPids(restoredPids(tree, zombies), pidWaitMs ?? 5000);
     const prepareMs = elapsedMs(t0);
-    // without cryo.json (a bare CRIU dump) it is unknown whether the network gets locked: pick a backend
-    const needsLock = Boolean(merged.tcpEstablished) || !meta || meta.tree.netns;
+    // CRIU's log and stats go to a work dir, never into the checkpoint: a read-only checkpoint restores
+    const workDir = work.dir ?? (work.dir = mkdtempSync(join(tmpdir(), 'cryo-restore-work-')));
+    const logName = opts.logFile ?? 'restore.log';
     const t1 = performance.now();
     let rootPid: number;
     try {
-      const resp = await callCriu(criu, { type: 'RESTORE', opts: { ...restoreRequestOptions(merged, needsLock), log_file: 'restore.log' } }, { imagesDir: opened.dir, hooks });
+      const resp = await callCriu(criu, { type: 'RESTORE', opts: { ...restoreRequestOptions(merged), log_file: logName } }, { imagesDir: opened.dir, workDir, hooks });
       rootPid = Number(resp.restore?.pid);
     } catch (e) {
-      throw failureFromCriu('restore', e, keptLog(opened), { [opened.kind === 'dir' ? 'dir' : 'archive']: opened.path });
+      work.keep = true;
+      throw failureFromCriu('restore', e, join(workDir, logName), { [opened.kind === 'dir' ? 'dir' : 'archive']: opened.path });
     }
     const criuMs = elapsedMs(t1);
+    if (opts.pidfile) writePidfile(opts.pidfile, rootPid);
     let pid = rootPid;
     if (meta?.tree.pidns) pid = (meta.tree.nsPid !== undefined ? findInNamespace(rootPid, meta.tree.nsPid) : undefined) ?? childPids(rootPid)[0] ?? rootPid;
-    const stats = readStats(opened.dir).restore ?? null;
+    const stats = readStats(workDir).restore ?? null;
     return {
       pid,
       rootPid,
@@ -134,12 +141,29 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
     };
   } finally {
     await opened.close();
+    if (work.dir && !work.keep) rmSync(work.dir, { recursive: true, force: true });
   }
 }
 
-/** Where CRIU's restore log stays readable: in the directory, or copied out of a private copy. */
-function keptLog(opened: OpenedCheckpoint): string {
-  const log = join(opened.dir, 'restore.log');
-  if (!opened.privateCopy) return log;
-  return keepLogCopy(log, tmpdir(), 'cryo-restore') ?? log;
+/** Refuses, before anything is restored, a pidfile path that cannot be written. */
+function checkPidfile(path: string): void {
+  const dir = dirname(resolve(path));
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new CryoError('USAGE', `cannot write the pidfile ${path}: ${dir} is not a directory`, { hint: 'pass --pidfile a path in an existing directory' });
+  }
+}
+
+/** The root's pid into `path`: written under a random private name, then renamed over it (links are replaced, not followed). */
+function writePidfile(path: string, pid: number): void {
+  const final = resolve(path);
+  const tmp = join(dirname(final), `.${basename(final)}.cryo-${randomBytes(6).toString('hex')}`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, `${pid}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, final);
 }

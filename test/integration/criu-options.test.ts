@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { criuCall } from '../../src/criu/rpc.js';
+import { criuCall } from '../../src/criu/rpc/index.js';
 import { restoreOptionsFromDump, toRpcOpts, type CriuDumpOptions } from '../../src/criu/options.js';
-import { run } from '../../src/criu/run.js';
+import { run } from '../../src/kernel/run.js';
 import { criuFor } from '../helpers/env.js';
 import type { CriuBinary } from '../../src/criu/find.js';
 
@@ -55,8 +55,8 @@ describe('CRIU options over RPC, real CRIU', () => {
     const data = join(base, 'data.bin');
     writeFileSync(data, Buffer.alloc(2 * 1024 * 1024, 7), { mode: 0o600 });
     const tree = await run('bash', ['-c', `exec 3<'${data}'; rm -f '${data}'; exec sleep 1000`]);
-    t.after(() => kill(tree.initPid));
-    const root = tree.initPid!;
+    t.after(() => kill(tree.rootPid));
+    const root = tree.rootPid;
     for (let i = 0; i < 200 && !readFileSync(`/proc/${tree.pid}/cmdline`, 'utf8').startsWith('sleep'); i++) await new Promise((r) => setTimeout(r, 10));
 
     const refused = await dumpWith(criu, base, 'default-limit', root, {});
@@ -97,8 +97,8 @@ describe('CRIU options over RPC, real CRIU', () => {
     const base = mkdtempSync(join(tmpdir(), 'cryo-conf-'));
     t.after(() => rmSync(base, { recursive: true, force: true }));
     const tree = await run('sleep', ['1000']);
-    t.after(() => kill(tree.initPid));
-    const root = tree.initPid!;
+    t.after(() => kill(tree.rootPid));
+    const root = tree.rootPid;
     const home = join(base, 'home');
     mkdirSync(join(home, '.criu'), { recursive: true, mode: 0o700 });
     writeFileSync(join(home, '.criu', 'default.conf'), 'link-remap\nweak-sysctls\n', { mode: 0o600 });
@@ -152,7 +152,7 @@ describe('CRIU options over RPC, real CRIU', () => {
       server.close();
     });
     const tree = await run(process.execPath, ['-e', `require('net').connect(${JSON.stringify(path)}).on('error', () => {}); setInterval(() => {}, 1000)`]);
-    t.after(() => kill(tree.initPid));
+    t.after(() => kill(tree.rootPid));
     const socketInode = (): number | undefined => {
       try {
         for (const fd of readdirSync(`/proc/${tree.pid}/fd`)) {
@@ -169,7 +169,7 @@ describe('CRIU options over RPC, real CRIU', () => {
     assert.ok(ino && peers.length === 1, 'the tree is connected to the peer');
 
     const dumpOpts: CriuDumpOptions = { external: [`unix[${ino}]`] };
-    const dumped = await dumpWith(criu, base, 'ckpt', tree.initPid!, dumpOpts);
+    const dumped = await dumpWith(criu, base, 'ckpt', tree.rootPid, dumpOpts);
     assert.equal(dumped.error, undefined, `the dump succeeds: ${dumped.error?.message}`);
 
     await assert.rejects(
@@ -185,6 +185,6 @@ describe('CRIU options over RPC, real CRIU', () => {
     t.after(() => kill(restored));
     assert.ok(restored > 0 && isLive(restored), 'restored with --ext-unix-sk');
     kill(restored);
-    kill(tree.initPid);
+    kill(tree.rootPid);
   });
 });

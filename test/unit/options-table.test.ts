@@ -11,7 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { addCriuOptions, cliCriuOptions, criuOptionsFromCli, CRYO_OWN_FLAGS } from '../../src/cli/criu-options.js';
 import { CRIU_OPTIONS, detectNetworkLock, parseCpuCap, restoreOptionsFromDump, toRpcOpts, type CriuDumpOptions } from '../../src/criu/options.js';
 import { hasProgram } from '../../src/criu/environment.js';
-import { decodeCriuRequest, encodeCriuRequest } from '../../src/criu/rpc-codec.js';
+import { decodeCriuRequest, encodeCriuRequest } from '../../src/criu/rpc/codec.js';
 import { CryoError } from '../../src/errors.js';
 
 type Action = 'dump' | 'restore';

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { commonCriuOpts, detectNetworkLock, parseCgroupMode, parseEnvPair, parseLogLevel, parseNetworkLock, parsePid, parseSize } from '../../src/criu/options.js';
+import { parseCgroupMode, parseEnvPair, parseLogLevel, parseNetworkLock, parsePid, parseSize } from '../../src/criu/options.js';
 import { CryoError } from '../../src/errors.js';
 
 function usage(fn: () => unknown, message: RegExp): void {
@@ -55,30 +55,4 @@ test('log level, network lock, cgroup mode, env pairs', () => {
   usage(() => parseEnvPair('NOEQ'), /got 'NOEQ'/);
 });
 
-test('commonCriuOpts: log level 4 and a log file by default, a network lock that exists, CRIU field names', () => {
-  const o = commonCriuOpts({}, 'dump.log');
-  assert.equal(o.log_level, 4);
-  assert.equal(o.log_file, 'dump.log');
-  assert.equal(o.network_lock, undefined, 'no lock backend when nothing gets locked (nftables set-up costs 0.4 s)');
-  assert.equal(o.tcp_established, undefined);
-  assert.equal(commonCriuOpts({ tcpEstablished: true }, 'dump.log').network_lock, detectNetworkLock().toUpperCase());
-  assert.equal(commonCriuOpts({}, 'dump.log', true).network_lock, detectNetworkLock().toUpperCase());
-  const all = commonCriuOpts(
-    { tcpEstablished: true, extUnixSk: true, shellJob: true, fileLocks: true, external: ['unix[5]'], manageCgroups: 'full', networkLock: 'skip', logLevel: 1 },
-    'restore.log',
-  );
-  assert.deepEqual(all, {
-    log_level: 1,
-    log_file: 'restore.log',
-    network_lock: 'SKIP',
-    tcp_established: true,
-    ext_unix_sk: true,
-    shell_job: true,
-    file_locks: true,
-    external: ['unix[5]'],
-    manage_cgroups: true,
-    manage_cgroups_mode: 'FULL',
-  });
-  assert.equal(commonCriuOpts({ manageCgroups: true }, 'x').manage_cgroups_mode, undefined);
-});
 

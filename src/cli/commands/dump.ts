@@ -1,6 +1,7 @@
 // cryo dump PID -D DIR | -o FILE | -o -: one pipeline, one result shape, whatever the sink.
 import type { Command } from 'commander';
-import { parseCgroupMode, parseLogLevel, parseNetworkLock, parsePid, parseSize } from '../../criu/options.js';
+import { parsePid } from '../../criu/options.js';
+import { addCriuOptions, criuOptionsFromCli } from '../criu-options.js';
 import { usageError } from '../../errors.js';
 import { jsonReplacer } from '../output.js';
 
@@ -9,26 +10,14 @@ interface DumpCliOptions {
   output?: string;
   leaveRunning?: boolean;
   leaveStopped?: boolean;
-  tcpEstablished?: boolean;
-  extUnixSk?: boolean;
-  external: string[];
-  shellJob?: boolean;
-  fileLocks?: boolean;
-  linkRemap?: boolean;
-  ghostLimit?: string;
-  manageCgroups?: boolean | string;
-  networkLock?: string;
-  logLevel?: string;
   level?: string;
   json?: boolean;
   force?: boolean;
   forceNonCheckpoint?: boolean;
 }
 
-const collect = (v: string, acc: string[]) => [...acc, v];
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('dump')
     .description('checkpoint the process tree of PID into DIR or one archive (the tree ends unless --leave-running/--leave-stopped)')
     .argument('<pid>', 'the tree (for trees started by `cryo run`, the pid it printed)')
@@ -36,73 +25,56 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write one verified archive instead (- for stdout); see docs/archive-format.md')
     .option('-R, --leave-running', 'leave the tree running after the dump')
     .option('--leave-stopped', 'leave the tree stopped after the dump (`cryo resume PID` resumes it)')
-    .option('--tcp-established', 'checkpoint established TCP connections')
-    .option('--ext-unix-sk', 'allow unix sockets connected to peers outside the tree')
-    .option('--external <res>', "an external resource, CRIU's syntax, e.g. unix[INO] (repeatable)", collect, [] as string[])
-    .option('--shell-job', "the tree belongs to the caller's session or terminal")
-    .option('--file-locks', 'checkpoint file locks')
-    .option('--link-remap', 'allow open files that were unlinked')
-    .option('--ghost-limit <size>', 'largest deleted file kept in the images (bytes, K, M, G; default 1M)')
-    .option('--manage-cgroups [mode]', 'dump cgroups (mode: none, props, soft, full, strict, ignore)')
-    .option('--network-lock <method>', 'iptables, nftables or skip (default: nftables when iptables is missing)')
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4; the log is dump.log in the checkpoint)")
     .option('--level <n>', 'archives: zstd compression level 1-19 (default 3)')
     .option('--json', 'print the result as one JSON object (schemas/dump.schema.json)')
     .option('--force', 'replace a checkpoint already in DIR, or an existing archive FILE')
-    .option('--force-non-checkpoint', 'with --force: also replace a directory that holds other files than a checkpoint')
-    .action(async (pidArg: string, o: DumpCliOptions) => {
-      const pid = parsePid(pidArg);
-      if (o.imagesDir === undefined && o.output === undefined) {
-        throw usageError('missing -D DIR or -o FILE: where to write the checkpoint', `cryo dump ${pid} -D ./ckpt   (or: cryo dump ${pid} -o app.ckpt)`);
-      }
-      if (o.imagesDir !== undefined && o.output !== undefined) throw usageError('-D DIR and -o FILE exclude each other', `cryo dump ${pid} -D ./ckpt`);
-      if (o.leaveRunning && o.leaveStopped) throw usageError('--leave-running and --leave-stopped exclude each other', `cryo dump ${pid} -D ./ckpt --leave-running`);
-      if (o.forceNonCheckpoint && !o.force) throw usageError('--force-non-checkpoint goes with --force', `cryo dump ${pid} -D ${o.imagesDir ?? './ckpt'} --force --force-non-checkpoint`);
-      let level: number | undefined;
-      if (o.level !== undefined) {
-        if (!/^\d+$/.test(o.level) || Number(o.level) < 1 || Number(o.level) > 19) throw usageError(`expected --level from 1 to 19, got '${o.level}'`, `cryo dump ${pid} -o app.ckpt --level 3`);
-        level = Number(o.level);
-      }
-      const toStdout = o.output === '-';
-      if (toStdout && process.stdout.isTTY) throw usageError('refusing to write an archive to a terminal', `cryo dump ${pid} -o - > app.ckpt`);
-      const opts = {
-        criu: program.opts().criu as string | undefined,
-        leaveRunning: o.leaveRunning,
-        leaveStopped: o.leaveStopped,
-        tcpEstablished: o.tcpEstablished,
-        extUnixSk: o.extUnixSk,
-        external: o.external,
-        shellJob: o.shellJob,
-        fileLocks: o.fileLocks,
-        linkRemap: o.linkRemap,
-        ghostLimit: o.ghostLimit === undefined ? undefined : parseSize(o.ghostLimit),
-        manageCgroups: o.manageCgroups === undefined ? undefined : parseCgroupMode(o.manageCgroups),
-        networkLock: o.networkLock === undefined ? undefined : parseNetworkLock(o.networkLock),
-        logLevel: o.logLevel === undefined ? undefined : parseLogLevel(o.logLevel),
-        force: o.force,
-        forceNonCheckpoint: o.forceNonCheckpoint,
-        level,
-      };
-      const to = o.imagesDir !== undefined ? { dir: o.imagesDir } : toStdout ? { stream: process.stdout, name: '-' } : { archive: o.output! };
-      const [{ dump }, { withTerminationSignals }, { progressLine }] = await Promise.all([
-        import('../../pipeline/dump.js'), import('../signals.js'), import('../render/progress.js'),
-      ]);
-      const progress = progressLine('writing the checkpoint');
-      let r;
-      try {
-        r = await withTerminationSignals((signal) => dump(pid, to, { ...opts, signal, onProgress: progress.update }));
-      } finally {
-        progress.done();
-      }
-      // with -o - the archive owns stdout: the JSON result goes to stderr
-      if (o.json) (toStdout ? process.stderr : process.stdout).write(`${JSON.stringify(r, jsonReplacer, 2)}\n`);
-      else {
-        const { humanBytes } = await import('../render/text.js');
-        const where = 'dir' in r ? r.dir : r.archive === '-' ? 'stdout' : r.archive;
-        const size = 'bytes' in r ? `${humanBytes(r.imageBytes)} of images in ${humanBytes(r.bytes)}` : humanBytes(r.imageBytes);
-        const frozen = r.stats ? `, frozen ${(r.stats.frozen_time / 1000).toFixed(1)} ms` : '';
-        const tree = r.tree === 'ended' ? 'the tree ended' : r.tree === 'running' ? 'the tree still runs' : `the tree is stopped; resume it with: ${r.resume}`;
-        process.stderr.write(`dumped ${r.pid} into ${where} (${size}) in ${r.wallMs.toFixed(0)} ms${frozen}; ${tree}\n`);
-      }
-    });
+    .option('--force-non-checkpoint', 'with --force: also replace a directory that holds other files than a checkpoint');
+  addCriuOptions(cmd, 'dump');
+  cmd.action(async (pidArg: string, o: DumpCliOptions) => {
+    const pid = parsePid(pidArg);
+    if (o.imagesDir === undefined && o.output === undefined) {
+      throw usageError('missing -D DIR or -o FILE: where to write the checkpoint', `cryo dump ${pid} -D ./ckpt   (or: cryo dump ${pid} -o app.ckpt)`);
+    }
+    if (o.imagesDir !== undefined && o.output !== undefined) throw usageError('-D DIR and -o FILE exclude each other', `cryo dump ${pid} -D ./ckpt`);
+    if (o.leaveRunning && o.leaveStopped) throw usageError('--leave-running and --leave-stopped exclude each other', `cryo dump ${pid} -D ./ckpt --leave-running`);
+    if (o.forceNonCheckpoint && !o.force) throw usageError('--force-non-checkpoint goes with --force', `cryo dump ${pid} -D ${o.imagesDir ?? './ckpt'} --force --force-non-checkpoint`);
+    let level: number | undefined;
+    if (o.level !== undefined) {
+      if (!/^\d+$/.test(o.level) || Number(o.level) < 1 || Number(o.level) > 19) throw usageError(`expected --level from 1 to 19, got '${o.level}'`, `cryo dump ${pid} -o app.ckpt --level 3`);
+      level = Number(o.level);
+    }
+    const toStdout = o.output === '-';
+    if (toStdout && process.stdout.isTTY) throw usageError('refusing to write an archive to a terminal', `cryo dump ${pid} -o - > app.ckpt`);
+    const opts = {
+      ...criuOptionsFromCli(o as unknown as Record<string, unknown>, 'dump'),
+      criu: program.opts().criu as string | undefined,
+      leaveRunning: o.leaveRunning,
+      leaveStopped: o.leaveStopped,
+      force: o.force,
+      forceNonCheckpoint: o.forceNonCheckpoint,
+      level,
+    };
+    const to = o.imagesDir !== undefined ? { dir: o.imagesDir } : toStdout ? { stream: process.stdout, name: '-' } : { archive: o.output! };
+    const [{ dump }, { withTerminationSignals }, { progressLine }] = await Promise.all([
+      import('../../pipeline/dump.js'), import('../signals.js'), import('../render/progress.js'),
+    ]);
+    const progress = progressLine('writing the checkpoint');
+    let r;
+    try {
+      r = await withTerminationSignals((signal) => dump(pid, to, { ...opts, signal, onProgress: progress.update }));
+    } finally {
+      progress.done();
+    }
+    // with -o - the archive owns stdout: the JSON result goes to stderr
+    if (o.json) (toStdout ? process.stderr : process.stdout).write(`${JSON.stringify(r, jsonReplacer, 2)}\n`);
+    else {
+      const { humanBytes } = await import('../render/text.js');
+      const where = 'dir' in r ? r.dir : r.archive === '-' ? 'stdout' : r.archive;
+      const size = 'bytes' in r ? `${humanBytes(r.imageBytes)} of images in ${humanBytes(r.bytes)}` : humanBytes(r.imageBytes);
+      const frozen = r.stats ? `, frozen ${(r.stats.frozen_time / 1000).toFixed(1)} ms` : '';
+      const tree = r.tree === 'ended' ? 'the tree ended' : r.tree === 'running' ? 'the tree still runs' : `the tree is stopped; resume it with: ${r.resume}`;
+      process.stderr.write(`dumped ${r.pid} into ${where} (${size}) in ${r.wallMs.toFixed(0)} ms${frozen}; ${tree}\n`);
+    }
+  });
 }
