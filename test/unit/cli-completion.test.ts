@@ -40,7 +40,8 @@ function complete(...words: string[]): string[] {
 
 test('bash: commands, options and their values complete from the program', () => {
   assert.deepEqual(complete('cryo', 'du'), ['dump']);
-  assert.deepEqual(complete('cryo', 'dump', '--tcp'), ['--tcp-established']);
+  assert.deepEqual(complete('cryo', 'dump', '--tcp-e'), ['--tcp-established']);
+  assert.deepEqual(complete('cryo', 'dump', '--tcp').sort(), ['--tcp-close', '--tcp-established']);
   assert.deepEqual(complete('cryo', 'i'), ['info', 'inspect']);
   // every command is offered, completion itself too
   assert.deepEqual(complete('cryo', '').sort(), [...Object.keys(commandLoaders), 'help'].sort());
