@@ -3,6 +3,7 @@
 import { basename } from 'node:path';
 import { CryoError } from '../errors.js';
 import { CRTOOLS_IMAGES_V1_1, IMG_COMMON, IMG_SERVICE, MAGICS, MAGICS_BY_VALUE, defaultSecondaryMagic, isRawImageName, type MagicInfo } from './magic.js';
+import { checkSelection, compileSelection, leanDecoderOf, type FieldSelection } from './lean.js';
 import { messageType, type MessageType } from './schema.js';
 import { decodeMessage, encodeMessageInto, EncodeError, WireError, Writer, type Entry } from './wire.js';
 
@@ -29,6 +30,48 @@ export interface DecodeOptions {
   name?: string;
   /** treat the input as a raw image without looking at it */
   raw?: boolean;
+  /**
+   * Lean entries, for readers: 64-bit integers as numbers when they are safe integers (|v| < 2^53;
+   * bigint beyond, exact), unknown fields dropped rather than kept. Not for re-encoding byte-exact.
+   */
+  lean?: boolean;
+  /**
+   * With `lean`: keep only these fields, nested ones by dotted path (`['vmas.start', 'exe_file_id']`);
+   * a bare message name keeps it whole. Others are skipped unread (required ones must still be there);
+   * raw payloads (`extra`) are kept. Names unknown to the image's entry types are a USAGE error.
+   */
+  fields?: readonly string[];
+}
+
+/** Decodes one protobuf message in buf[start, end); throws WireError with offsets in buf. */
+type MessageDecoder = (buf: Uint8Array, start: number, end: number) => Entry;
+
+/** The decoder of each message type for these options (full or lean), resolved once per type. */
+function messageDecoders(opts: DecodeOptions): { decoderOf: (type: MessageType) => MessageDecoder; selection?: FieldSelection } {
+  const cache = new Map<MessageType, MessageDecoder>();
+  if (!opts.lean) {
+    if (opts.fields) throw new CryoError('USAGE', 'decoding: `fields` needs `lean: true`', { hint: 'select fields only for lean entries' });
+    const decoderOf = (type: MessageType): MessageDecoder => {
+      let d = cache.get(type);
+      if (!d) cache.set(type, (d = (buf, start, end) => decodeMessage(type, buf, start, end)));
+      return d;
+    };
+    return { decoderOf };
+  }
+  const selection = opts.fields ? compileSelection(opts.fields) : undefined;
+  const decoderOf = (type: MessageType): MessageDecoder => {
+    let d = cache.get(type);
+    if (!d) cache.set(type, (d = leanDecoderOf(type, selection)));
+    return d;
+  };
+  return { decoderOf, selection };
+}
+
+/** The message types of an image's entries (what a field selection is checked against). */
+function entryTypes(info: MagicInfo): MessageType[] {
+  if (info.framing === 'pagemap') return [messageType('pagemap_head'), messageType('pagemap_entry')];
+  if (info.framing === 'ghost') return [messageType('ghost_file_entry'), messageType('ghost_chunk_entry')];
+  return info.message ? [messageType(info.message)] : [];
 }
 
 const DEFAULTS = { maxEntrySize: 64 << 20, maxPayloadSize: 1 << 30 };
@@ -42,7 +85,17 @@ type Parser = Generator<Request, void, Uint8Array>;
 class Framer {
   offset = 0;
   index = -1;
-  constructor(readonly name: string, readonly opts: Required<Pick<DecodeOptions, 'maxEntrySize' | 'maxPayloadSize'>>) {}
+  readonly decoderOf: (type: MessageType) => MessageDecoder;
+  readonly selection: FieldSelection | undefined;
+  constructor(readonly name: string, readonly opts: Required<Pick<DecodeOptions, 'maxEntrySize' | 'maxPayloadSize'>>, decoding: DecodeOptions) {
+    ({ decoderOf: this.decoderOf, selection: this.selection } = messageDecoders(decoding));
+  }
+
+  /** A field selection must name fields of this image's entry types. */
+  checkSelection(info: MagicInfo): void {
+    const types = entryTypes(info);
+    if (this.selection && types.length) checkSelection(types, this.selection);
+  }
 
   fail(what: string, offset = this.offset, cause?: unknown): never {
     const where = this.index >= 0 ? ` (entry ${this.index})` : '';
@@ -80,7 +133,7 @@ function* nextMessage(fr: Framer, type: MessageType, eofOk: boolean): Generator<
   if (size > fr.opts.maxEntrySize) fr.fail(`entry size ${size} exceeds the limit of ${fr.opts.maxEntrySize} bytes`, at);
   const body = yield* need(fr, size, `entry: ${size} bytes declared`);
   try {
-    return decodeMessage(type, body);
+    return fr.decoderOf(type)(body, 0, body.length);
   } catch (e) {
     if (e instanceof WireError) fr.fail(`invalid protobuf ${type.name} (${e.message})`, at + 4 + e.offset, e);
     throw e;
@@ -136,7 +189,7 @@ function* readExtra(fr: Framer, kind: string, e: Entry): Generator<Request, unkn
         const body = yield* need(fr, size, 'message');
         let msg: Entry;
         try {
-          msg = decodeMessage(mt, body);
+          msg = fr.decoderOf(mt)(body, 0, body.length);
         } catch (err) {
           if (err instanceof WireError) fr.fail(`invalid protobuf ipc_msg (${err.message})`, at + 4 + err.offset, err);
           throw err;
@@ -169,6 +222,7 @@ function* parseImage(fr: Framer, opts: DecodeOptions): Parser {
   if (!info || value === CRTOOLS_IMAGES_V1_1) {
     fr.fail(`unknown magic 0x${value.toString(16)}${isRawHint(fr.name)}`, fr.offset - 4);
   }
+  fr.checkSelection(info);
   yield { t: 'head', magic: info.name, secondary };
   if (info.framing === 'blob') {
     const rest: Uint8Array = yield { t: 'rest' };
@@ -248,10 +302,13 @@ function decodeSimple(buf: Uint8Array, opts: DecodeOptions): Image | undefined {
   } else pos = 4;
   const info = MAGICS_BY_VALUE.get(value);
   if (!info || (info.framing !== 'entries' && info.framing !== 'pagemap') || info.extra) return undefined;
-  const fr = new Framer(opts.name ?? '<input>', options(opts));
+  const fr = new Framer(opts.name ?? '<input>', options(opts), opts);
+  fr.checkSelection(info);
   const pagemap = info.framing === 'pagemap';
   const first = pagemap ? messageType('pagemap_head') : messageType(info.message!);
   const rest = pagemap ? messageType('pagemap_entry') : first;
+  const decodeFirst = fr.decoderOf(first);
+  const decodeRest = fr.decoderOf(rest);
   const entries: Entry[] = [];
   const end = buf.length;
   const max = fr.opts.maxEntrySize;
@@ -266,7 +323,7 @@ function decodeSimple(buf: Uint8Array, opts: DecodeOptions): Image | undefined {
     if (size > end - pos) fr.fail(`truncated entry: ${size} bytes declared: ${size} bytes needed, ${end - pos} left`, pos);
     const type = entries.length === 0 ? first : rest;
     try {
-      entries.push(decodeMessage(type, buf, pos, pos + size));
+      entries.push((entries.length === 0 ? decodeFirst : decodeRest)(buf, pos, pos + size));
     } catch (e) {
       if (e instanceof WireError) fr.fail(`invalid protobuf ${type.name} (${e.message})`, e.offset, e);
       throw e;
@@ -280,7 +337,7 @@ function decodeSimple(buf: Uint8Array, opts: DecodeOptions): Image | undefined {
 export function decodeImage(buf: Uint8Array, opts: DecodeOptions = {}): Image {
   const simple = decodeSimple(buf, opts);
   if (simple) return simple;
-  const fr = new Framer(opts.name ?? '<input>', options(opts));
+  const fr = new Framer(opts.name ?? '<input>', options(opts), opts);
   const img: Image = { magic: '', entries: [] };
   const gen = parseImage(fr, opts);
   let pos = 0;
@@ -402,7 +459,7 @@ export async function* iterateImage(src: string | ByteSource, opts: DecodeOption
     source = fh.createReadStream({ highWaterMark: 1 << 20 });
     name ??= src;
   } else source = src;
-  const fr = new Framer(name ?? '<input>', options(opts));
+  const fr = new Framer(name ?? '<input>', options(opts), opts);
   const q = new ChunkQueue(source);
   const gen = parseImage(fr, { ...opts, name });
   try {

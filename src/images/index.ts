@@ -20,11 +20,17 @@
  * - raw images (pages-*.img and other headerless files) decode as {magic: 'RAW', entries: [], raw}.
  *   KDAT (a C struct cache) decodes as one entry {extra: Buffer}.
  *
- * Bad input throws CryoError code 'BAD_IMAGE' (exit 4) naming the file, offset and entry index.
+ * Lean entries (`lean: true`, readImageLean, readImageEntries), for readers: the same, except that
+ * 64-bit integers are numbers when they are safe integers (bigint beyond 2^53, exact), unknown fields
+ * are dropped, and `fields` may select what is kept (see DecodeOptions). Keys follow the wire order.
+ *
+ * Bad input throws CryoError code 'BAD_IMAGE' (exit 4) naming the file, offset and entry index;
+ * a missing file CryoError 'NOT_FOUND' (exit 1) with the ENOENT error as `cause`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CryoError } from '../errors.js';
 import { decodeImage, encodeImage, type DecodeOptions, type Image } from './image.js';
+import type { Entry } from './wire.js';
 
 export { decodeImage, encodeImage, iterateEntries, iterateImage } from './image.js';
 export type { ByteSource, DecodeOptions, Image, ImageHeader } from './image.js';
@@ -45,6 +51,29 @@ export function readImage(path: string, opts: DecodeOptions = {}): Image {
     });
   }
   return decodeImage(buf, { name: path, ...opts });
+}
+
+/** Read and decode one image file into lean entries (see DecodeOptions.lean and .fields). */
+export function readImageLean(path: string, opts: Omit<DecodeOptions, 'lean'> = {}): Image {
+  return readImage(path, { ...opts, lean: true });
+}
+
+export interface ReadEntriesOptions extends Omit<DecodeOptions, 'lean'> {
+  /** the magic the image must carry (crit's name: 'STATS', 'PSTREE', 'INVENTORY'); BAD_IMAGE otherwise */
+  magic?: string;
+}
+
+/** The lean entries of a small image (pstree.img, stats-dump, inventory.img), checking its magic. */
+export function readImageEntries(path: string, opts: ReadEntriesOptions = {}): Entry[] {
+  const { magic, ...rest } = opts;
+  const img = readImageLean(path, rest);
+  if (magic !== undefined && img.magic !== magic) {
+    throw new CryoError('BAD_IMAGE', `${path}: expected a ${magic} image, found ${img.magic === 'RAW' ? 'no image magic' : img.magic}`, {
+      hint: 'the checkpoint is damaged or the file is not the image its name says; dump again',
+      details: { file: path, expected: magic, found: img.magic },
+    });
+  }
+  return img.entries;
 }
 
 /** Encode and write one image file. */
