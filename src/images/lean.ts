@@ -172,40 +172,40 @@ function leanDecoder(type: MessageType, sel: FieldSelection | undefined): LeanDe
     const k = requiredIndex.get(f);
     return k === undefined ? '' : ` q${k >> 5} |= ${(1 << (k & 31)) | 0};`;
   };
+  // dispatch on the field number (dense: a jump table even before the function is optimised), then
+  // check the wire type; a mismatch falls through to the skip below, as an unknown field would
   let cases = '';
   fields.forEach((f, i) => {
     const name = JSON.stringify(f.name);
-    const tag = (f.id << 3) >>> 0;
     if (sel && !sel.has(f.name)) {
-      if (requiredIndex.has(f)) cases += `case ${tag | f.wireType}: r.skip(${f.wireType}, at);${mark(f)} break;\n`;
+      if (requiredIndex.has(f)) cases += `case ${f.id}: if (wt === ${f.wireType}) { r.skip(${f.wireType}, at);${mark(f)} continue; } break;\n`;
       return;
     }
     if (f.kind === 'message') {
       lazies += `let d${i};\n`;
-      const read = `{ const e = range(r); const outer = r.end; r.end = e; const m = (d${i} ??= D[${i}]())(r, depth + 1); r.end = outer;`;
-      if (f.repeated) cases += `case ${tag | 2}: ${read} const a = out[${name}]; if (a === undefined) out[${name}] = [m]; else a.push(m); break; }\n`;
-      else cases += `case ${tag | 2}: ${read} const o = out[${name}]; if (o === undefined) out[${name}] = m; else Object.assign(o, m);${mark(f)} break; }\n`;
+      const read = `const e = range(r); const outer = r.end; r.end = e; const m = (d${i} ??= D[${i}]())(r, depth + 1); r.end = outer;`;
+      if (f.repeated) cases += `case ${f.id}: if (wt === 2) { ${read} const a = out[${name}]; if (a === undefined) out[${name}] = [m]; else a.push(m); continue; } break;\n`;
+      else cases += `case ${f.id}: if (wt === 2) { ${read} const o = out[${name}]; if (o === undefined) out[${name}] = m; else Object.assign(o, m);${mark(f)} continue; } break;\n`;
       return;
     }
     const val = valueCode(f, i);
     if (!f.repeated) {
-      cases += `case ${tag | f.wireType}: out[${name}] = ${val};${mark(f)} break;\n`;
+      cases += `case ${f.id}: if (wt === ${f.wireType}) { out[${name}] = ${val};${mark(f)} continue; } break;\n`;
       return;
     }
-    cases += `case ${tag | f.wireType}: { const x = ${val}; const a = out[${name}]; if (a === undefined) out[${name}] = [x]; else a.push(x); break; }\n`;
-    if (f.wireType !== 2) {
-      // packed
-      cases += `case ${tag | 2}: { const e = range(r); const outer = r.end; r.end = e; let a = out[${name}]; if (a === undefined) out[${name}] = a = []; while (r.pos < e) a.push(${val}); r.end = outer; break; }\n`;
-    }
+    let c = `case ${f.id}: if (wt === ${f.wireType}) { const x = ${val}; const a = out[${name}]; if (a === undefined) out[${name}] = [x]; else a.push(x); continue; }\n`;
+    // packed
+    if (f.wireType !== 2) c += `  if (wt === 2) { const e = range(r); const outer = r.end; r.end = e; let a = out[${name}]; if (a === undefined) out[${name}] = a = []; while (r.pos < e) a.push(${val}); r.end = outer; continue; }\n`;
+    cases += `${c}  break;\n`;
   });
   const qs = Array.from({ length: words }, (_, w) => `q${w}`);
   const full = Array.from({ length: words }, (_, w) => {
     const n = Math.min(32, type.required.length - w * 32);
     return n === 32 ? -1 : (2 ** n - 1) | 0;
   });
-  // required fields are set before the end or the message is refused, so they can start in the literal:
-  // one allocation with its final shape instead of one transition per field
-  const literal = type.required.filter((f) => !sel || sel.has(f.name)).map((f) => `${JSON.stringify(f.name)}: undefined`).join(', ');
+  // required fields are set before the end or the message is refused, so they can start in the literal
+  // (numbers as 0, so the fields start with a numeric representation): one allocation, its final shape
+  const literal = type.required.filter((f) => !sel || sel.has(f.name)).map((f) => `${JSON.stringify(f.name)}: ${initialValue(f)}`).join(', ');
   const body = `
     if (depth > ${MAX_DEPTH}) throw new WireError('messages nested too deeply', r.pos);
     const out = {${literal}};
@@ -216,11 +216,11 @@ function leanDecoder(type: MessageType, sel: FieldSelection | undefined): LeanDe
       const at = r.pos;
       let key = buf[at];
       if (key < 0x80) r.pos = at + 1; else key = r.varint32() >>> 0;
-      switch (key) {
-${cases}        default:
-          if (key >>> 3 === 0) r.fail('field number 0', at);
-          r.skip(key & 7, at);
+      const wt = key & 7;
+      switch (key >>> 3) {
+${cases}        case 0: r.fail('field number 0', at);
       }
+      r.skip(wt, at);
     }
     ${words ? `if (${qs.map((q, w) => `${q} !== ${full[w]}`).join(' || ')}) missing(T, [${qs.join(', ')}], start);` : ''}
     return out;`;
@@ -238,6 +238,11 @@ const RANGE = `function range(r) {
   if (len > r.end - s) r.fail('length ' + len + ' past the end of the message', s);
   return s + len;
 }`;
+
+function initialValue(f: FieldInfo): string {
+  if (f.kind === 'message' || f.kind === 'string' || f.kind === 'bytes') return 'undefined';
+  return f.kind === 'bool' ? 'false' : '0';
+}
 
 function subSelection(sel: FieldSelection | undefined, f: FieldInfo): FieldSelection | undefined {
   const s = sel?.get(f.name);
