@@ -32,8 +32,10 @@ import { CryoError } from '../errors.js';
 import { decodeImage, encodeImage, type DecodeOptions, type Image } from './image.js';
 import type { Entry } from './wire.js';
 
-export { decodeImage, encodeImage, iterateEntries, iterateImage } from './image.js';
-export type { ByteSource, DecodeOptions, Image, ImageHeader } from './image.js';
+export { decodeImage, encodeImage } from './image.js';
+export { iterateEntries, iterateImage } from './image-stream.js';
+export type { DecodeOptions, Image } from './image.js';
+export type { ByteSource, ImageHeader } from './image-stream.js';
 export { IMG_COMMON, IMG_SERVICE, MAGICS, MAGICS_BY_VALUE, isRawImageName, type MagicInfo } from './magic.js';
 export { UNKNOWN_FIELDS, type Entry } from './wire.js';
 export { imageToJson, imageToJsonBuffer, setJsonWriterForTests, imageFromJson, parseJson, stringifyJson, type JsonOptions } from './json.js';

@@ -5,11 +5,12 @@
 import { CryoError } from '../errors.js';
 import { base64Lines } from './crit-values.js';
 import type { Image } from './image.js';
-import { entryToJ, writeEntry, writerFor } from './json-writer.js';
-import { MAGICS } from './magic.js';
+import { writeEntry, writerFor } from './json-writer.js';
+import { MAGICS, type ExtraKind } from './magic.js';
+import { PAYLOADS } from './payloads.js';
 import { nl, Out, quote, writeJ, type J } from './py-json.js';
 import { messageType, type MessageType } from './schema.js';
-import { encodeMessage, type Entry } from './wire.js';
+import type { Entry } from './wire.js';
 
 export { imageFromJson } from './json-to-image.js';
 export { parseJson } from './json-parse.js';
@@ -20,39 +21,18 @@ export interface JsonOptions {
   pretty?: boolean;
 }
 
-function extraToJ(kind: string | undefined, x: unknown): J {
+function extraToJ(kind: ExtraKind | undefined, x: unknown): J {
+  if (kind) return PAYLOADS[kind].toJson(x);
   if (x instanceof Uint8Array) return base64Lines(x);
   if (typeof x === 'string') return x;
-  if (kind === 'tcp-stream') {
-    const t = x as { inq: Buffer; outq: Buffer };
-    return { inq: base64Lines(t.inq), outq: base64Lines(t.outq) };
-  }
-  if (kind === 'ipc-sem') return x as number[];
-  if (kind === 'ipc-msg') {
-    const mt = messageType('ipc_msg');
-    return (x as unknown[]).map((v, i) => (i % 2 === 0 ? entryToJ(mt, v as Entry, false) : base64Lines(v as Buffer)));
-  }
-  throw new Error(`cannot render payload of kind ${kind}`);
+  throw new Error('cannot render a payload that is not bytes');
 }
 
 /** The payload size crit's `show --nopl` reports for an entry's extra. */
 export function payloadSize(magic: string, e: Entry): number {
-  const x = e.extra;
-  switch (MAGICS.get(magic)?.extra) {
-    case 'pipe-data': return Number(e.bytes);
-    case 'sk-queue': return Number(e.length);
-    case 'tcp-stream': return Number(e.inq_len) + Number(e.outq_len);
-    case 'ipc-sem': return 2 * Number(e.nsems);
-    case 'ipc-shm': return Number(e.size);
-    case 'ipc-msg': {
-      const mt = messageType('ipc_msg');
-      let n = 0;
-      const arr = x as unknown[];
-      for (let i = 0; i + 1 < arr.length; i += 2) n += encodeMessage(mt, arr[i] as Entry).length + Number((arr[i] as Entry).msize);
-      return n;
-    }
-  }
-  return x instanceof Uint8Array ? x.length : 0;
+  const kind = MAGICS.get(magic)?.extra;
+  if (kind) return PAYLOADS[kind].size(e);
+  return e.extra instanceof Uint8Array ? e.extra.length : 0;
 }
 
 /** Which entry writer imageToJson uses: 'generated' (default) or the generic reference walk. */
