@@ -6,8 +6,6 @@ import { IMG_COMMON, IMG_SERVICE, MAGICS_BY_VALUE, isRawImageName } from './magi
 import { messageType } from './schema.js';
 import { WireError, type Entry } from './wire.js';
 
-export { encodeImage } from './image-encode.js';
-
 /** A decoded image. See index.ts for the conventions of `entries`. */
 export interface Image {
   /** crit's magic name, e.g. 'CORE', 'PAGEMAP', 'STATS'; 'RAW' for headerless images */

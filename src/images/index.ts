@@ -27,56 +27,22 @@
  * Bad input throws CryoError code 'BAD_IMAGE' (exit 4) naming the file, offset and entry index;
  * a missing file CryoError 'NOT_FOUND' (exit 1) with the ENOENT error as `cause`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { CryoError } from '../errors.js';
-import { decodeImage, encodeImage, type DecodeOptions, type Image } from './image.js';
-import type { Entry } from './wire.js';
+import { writeFileSync } from 'node:fs';
+import type { Image } from './image.js';
+import { encodeImage } from './image-encode.js';
 
-export { decodeImage, encodeImage } from './image.js';
+export { decodeImage } from './image.js';
+export { encodeImage } from './image-encode.js';
 export { iterateEntries, iterateImage } from './image-stream.js';
 export type { DecodeOptions, Image } from './image.js';
 export type { ByteSource, ImageHeader } from './image-stream.js';
 export { IMG_COMMON, IMG_SERVICE, MAGICS, MAGICS_BY_VALUE, isRawImageName, type MagicInfo } from './magic.js';
 export { UNKNOWN_FIELDS, type Entry } from './wire.js';
-export { imageToJson, imageToJsonBuffer, setJsonWriterForTests, imageFromJson, parseJson, stringifyJson, type JsonOptions } from './json.js';
-
-/** Read and decode one image file. */
-export function readImage(path: string, opts: DecodeOptions = {}): Image {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new CryoError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'FAILED', `cannot read ${path}: ${err.code ?? err.message}`, {
-      hint: err.code === 'ENOENT' ? 'check the path to the image file' : 'check the file permissions',
-      cause: e,
-    });
-  }
-  return decodeImage(buf, { name: path, ...opts });
-}
-
-/** Read and decode one image file into lean entries (see DecodeOptions.lean and .fields). */
-export function readImageLean(path: string, opts: Omit<DecodeOptions, 'lean'> = {}): Image {
-  return readImage(path, { ...opts, lean: true });
-}
-
-export interface ReadEntriesOptions extends Omit<DecodeOptions, 'lean'> {
-  /** the magic the image must carry (crit's name: 'STATS', 'PSTREE', 'INVENTORY'); BAD_IMAGE otherwise */
-  magic?: string;
-}
-
-/** The lean entries of a small image (pstree.img, stats-dump, inventory.img), checking its magic. */
-export function readImageEntries(path: string, opts: ReadEntriesOptions = {}): Entry[] {
-  const { magic, ...rest } = opts;
-  const img = readImageLean(path, rest);
-  if (magic !== undefined && img.magic !== magic) {
-    throw new CryoError('BAD_IMAGE', `${path}: expected a ${magic} image, found ${img.magic === 'RAW' ? 'no image magic' : img.magic}`, {
-      hint: 'the checkpoint is damaged or the file is not the image its name says; dump again',
-      details: { file: path, expected: magic, found: img.magic },
-    });
-  }
-  return img.entries;
-}
+export { imageToJson, imageToJsonBuffer, setJsonWriterForTests, type JsonOptions } from './json.js';
+export { imageFromJson } from './json-to-image.js';
+export { parseJson } from './json-parse.js';
+export { stringifyJson } from './py-json.js';
+export { readImage, readImageEntries, readImageLean, type ReadEntriesOptions } from './read-image.js';
 
 /** Encode and write one image file. */
 export function writeImage(path: string, img: Image): void {

@@ -5,8 +5,14 @@ import type { Image } from './image.js';
 import { JsonParseError, parseJson } from './json-parse.js';
 import { b64, entryFromJ, FromJsonError } from './json-to-entry.js';
 import { MAGICS } from './magic.js';
-import { PAYLOADS } from './payloads.js';
+import { PAYLOADS, type JsonParse } from './payloads.js';
 import { messageType, type MessageType } from './schema.js';
+
+const PARSE: JsonParse = {
+  bytes: b64,
+  entry: entryFromJ,
+  error: (message, path) => new FromJsonError(message, path),
+};
 
 /** Build an image from crit's (or cryo's) JSON: text or an already parsed value. */
 export function imageFromJson(input: string | unknown, name = '<input>'): Image {
@@ -37,7 +43,7 @@ export function imageFromJson(input: string | unknown, name = '<input>'): Image 
       else if (info.message) mt = messageType(info.message);
       const entry = mt ? entryFromJ(mt, e, path) : {};
       const x = (e as Record<string, unknown>)?.extra;
-      if (x !== undefined && x !== null) entry.extra = info.framing === 'entries' && info.extra ? PAYLOADS[info.extra].fromJson(x, `${path}.extra`) : b64(x, `${path}.extra`);
+      if (x !== undefined && x !== null) entry.extra = info.framing === 'entries' && info.extra ? PAYLOADS[info.extra].fromJson(x, `${path}.extra`, PARSE) : b64(x, `${path}.extra`);
       return entry;
     });
     return { magic: info.name, entries };

@@ -5,15 +5,14 @@
 import { CryoError } from '../errors.js';
 import { base64Lines } from './crit-values.js';
 import type { Image } from './image.js';
-import { writeEntry, writerFor } from './json-writer.js';
+import { entryToJ, writeEntry, writerFor } from './json-writer.js';
 import { MAGICS, type ExtraKind } from './magic.js';
-import { PAYLOADS } from './payloads.js';
+import { PAYLOADS, type JsonRender } from './payloads.js';
 import { nl, Out, quote, writeJ, type J } from './py-json.js';
 import { messageType, type MessageType } from './schema.js';
 import type { Entry } from './wire.js';
 
-export { imageFromJson } from './json-to-image.js';
-export { parseJson } from './json-parse.js';
+// what the CLI's info command takes from here (py-json is loaded with this file anyway)
 export { stringifyJson } from './py-json.js';
 
 export interface JsonOptions {
@@ -21,8 +20,11 @@ export interface JsonOptions {
   pretty?: boolean;
 }
 
+// crit renders a payload's messages with the plain (not pretty) rendering, its bytes as base64 lines
+const RENDER: JsonRender = { bytes: base64Lines, entry: (type, e) => entryToJ(type, e, false) };
+
 function extraToJ(kind: ExtraKind | undefined, x: unknown): J {
-  if (kind) return PAYLOADS[kind].toJson(x);
+  if (kind) return PAYLOADS[kind].toJson(x, RENDER);
   if (x instanceof Uint8Array) return base64Lines(x);
   if (typeof x === 'string') return x;
   throw new Error('cannot render a payload that is not bytes');

@@ -1,9 +1,6 @@
 // The raw payloads that follow an entry in some images, one handler per kind (as pycriu has them): how
 // to read it, write it, render it as crit's JSON, parse it back, and the size `show --nopl` reports.
-import { base64Lines } from './crit-values.js';
 import type { Request } from './framing.js';
-import { b64, entryFromJ, FromJsonError } from './json-to-entry.js';
-import { entryToJ } from './json-writer.js';
 import type { ExtraKind } from './magic.js';
 import type { J } from './py-json.js';
 import { messageType, type MessageType } from './schema.js';
@@ -26,15 +23,28 @@ export interface PayloadOutput {
   message(type: MessageType, e: Entry, path: string): void;
 }
 
+/** crit's renderings of a payload's parts, supplied by the JSON writer (json.ts). */
+export interface JsonRender {
+  bytes(b: Uint8Array): J;
+  entry(type: MessageType, e: Entry): J;
+}
+
+/** The way back, supplied by json-to-image.ts; errors name the JSON path. */
+export interface JsonParse {
+  bytes(x: unknown, path: string): Buffer;
+  entry(type: MessageType, x: unknown, path: string): Entry;
+  error(message: string, path: string): Error;
+}
+
 export interface PayloadHandler {
   /** the payload after entry `e` (undefined: there is none) */
   read(input: PayloadInput, e: Entry): Generator<Request, unknown, Uint8Array>;
   /** write `e.extra` after the entry; EncodeError when it does not fit */
   write(out: PayloadOutput, e: Entry, path: string): void;
   /** crit's JSON for `e.extra` */
-  toJson(x: unknown): J;
-  /** `e.extra` from crit's JSON; FromJsonError when it does not fit */
-  fromJson(x: unknown, path: string): unknown;
+  toJson(x: unknown, json: JsonRender): J;
+  /** `e.extra` from crit's JSON */
+  fromJson(x: unknown, path: string, json: JsonParse): unknown;
   /** the payload size crit's `show --nopl` reports */
   size(e: Entry): number;
 }
@@ -53,7 +63,9 @@ function padded(d: Uint8Array, used: number, size: number): Buffer {
   return out;
 }
 
-const bytesToJ = (x: unknown): J => (typeof x === 'string' ? x : base64Lines(x as Uint8Array));
+const bytesToJ = (x: unknown, json: JsonRender): J => (typeof x === 'string' ? x : json.bytes(x as Uint8Array));
+const isBytes = (x: unknown): boolean => x instanceof Uint8Array || typeof x === 'string';
+const bytesFromJ = (x: unknown, path: string, json: JsonParse): Buffer => json.bytes(x, path);
 
 /** A payload of raw bytes whose length the entry gives. */
 function rawBytes(what: string, length: (input: PayloadInput, e: Entry) => number, size: (e: Entry) => number): PayloadHandler {
@@ -65,7 +77,7 @@ function rawBytes(what: string, length: (input: PayloadInput, e: Entry) => numbe
       if (e.extra !== undefined) out.raw(bytesOf(e.extra, `${path}.extra`));
     },
     toJson: bytesToJ,
-    fromJson: b64,
+    fromJson: bytesFromJ,
     size,
   };
 }
@@ -94,15 +106,15 @@ export const PAYLOADS: Record<ExtraKind, PayloadHandler> = {
       out.raw(bytesOf(t.inq, `${path}.extra.inq`));
       out.raw(bytesOf(t.outq, `${path}.extra.outq`));
     },
-    toJson(x) {
-      if (x instanceof Uint8Array || typeof x === 'string') return bytesToJ(x);
+    toJson(x, json) {
+      if (isBytes(x)) return bytesToJ(x, json);
       const t = x as { inq: Buffer; outq: Buffer };
-      return { inq: base64Lines(t.inq), outq: base64Lines(t.outq) };
+      return { inq: json.bytes(t.inq), outq: json.bytes(t.outq) };
     },
-    fromJson(x, path) {
-      if (typeof x !== 'object' || x === null) throw new FromJsonError('expected {inq, outq}', path);
+    fromJson(x, path, json) {
+      if (typeof x !== 'object' || x === null) throw json.error('expected {inq, outq}', path);
       const t = x as Record<string, unknown>;
-      return { inq: b64(t.inq, `${path}.inq`), outq: b64(t.outq, `${path}.outq`) };
+      return { inq: json.bytes(t.inq, `${path}.inq`), outq: json.bytes(t.outq, `${path}.outq`) };
     },
     size: (e) => Number(e.inq_len) + Number(e.outq_len),
   },
@@ -120,7 +132,7 @@ export const PAYLOADS: Record<ExtraKind, PayloadHandler> = {
       out.raw(padded(bytesOf(e.extra, `${path}.extra`), size, roundUp(size, 4)));
     },
     toJson: bytesToJ,
-    fromJson: b64,
+    fromJson: bytesFromJ,
     size: (e) => Number(e.size),
   },
   'ipc-sem': {
@@ -142,11 +154,11 @@ export const PAYLOADS: Record<ExtraKind, PayloadHandler> = {
       });
       out.raw(b);
     },
-    toJson: (x) => (x instanceof Uint8Array || typeof x === 'string' ? bytesToJ(x) : (x as number[])),
-    fromJson(x, path) {
-      if (!Array.isArray(x)) throw new FromJsonError('expected an array of numbers', path);
+    toJson: (x, json) => (isBytes(x) ? bytesToJ(x, json) : (x as number[])),
+    fromJson(x, path, json) {
+      if (!Array.isArray(x)) throw json.error('expected an array of numbers', path);
       return x.map((n, i) => {
-        if (typeof n !== 'number') throw new FromJsonError('expected a number', `${path}[${i}]`);
+        if (typeof n !== 'number') throw json.error('expected a number', `${path}[${i}]`);
         return n;
       });
     },
@@ -176,11 +188,11 @@ export const PAYLOADS: Record<ExtraKind, PayloadHandler> = {
         out.raw(padded(bytesOf(x[i + 1], `${path}.extra[${i + 1}]`), msize, roundUp(msize, 8)));
       }
     },
-    toJson: (x) => (x instanceof Uint8Array || typeof x === 'string' ? bytesToJ(x)
-      : (x as unknown[]).map((v, i) => (i % 2 === 0 ? entryToJ(ipcMsg(), v as Entry, false) : base64Lines(v as Buffer)))),
-    fromJson(x, path) {
-      if (!Array.isArray(x)) throw new FromJsonError('expected [message, data, ...]', path);
-      return x.map((y, i) => (i % 2 === 0 ? entryFromJ(ipcMsg(), y, `${path}[${i}]`) : b64(y, `${path}[${i}]`)));
+    toJson: (x, json) => (isBytes(x) ? bytesToJ(x, json)
+      : (x as unknown[]).map((v, i) => (i % 2 === 0 ? json.entry(ipcMsg(), v as Entry) : json.bytes(v as Buffer)))),
+    fromJson(x, path, json) {
+      if (!Array.isArray(x)) throw json.error('expected [message, data, ...]', path);
+      return x.map((y, i) => (i % 2 === 0 ? json.entry(ipcMsg(), y, `${path}[${i}]`) : json.bytes(y, `${path}[${i}]`)));
     },
     size(e) {
       let n = 0;
