@@ -22,7 +22,8 @@
  *
  * Lean entries (`lean: true`, readImageLean, readImageEntries), for readers: the same, except that
  * 64-bit integers are numbers when they are safe integers (bigint beyond 2^53, exact), unknown fields
- * are dropped, and `fields` may select what is kept (see DecodeOptions). Keys follow the wire order.
+ * are dropped, and `fields` may select what is kept (see DecodeOptions). Keys: the required fields in
+ * field-number order, then the others as they come on the wire.
  *
  * Bad input throws CryoError code 'BAD_IMAGE' (exit 4) naming the file, offset and entry index;
  * a missing file CryoError 'NOT_FOUND' (exit 1) with the ENOENT error as `cause`.
