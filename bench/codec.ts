@@ -92,6 +92,20 @@ async function main(): Promise<void> {
       console.log(`${label}: whole CLI call, cryo is ${(cb.wall / ca.wall).toFixed(1)}x faster (wall), ${(cb.cpu / ca.cpu).toFixed(1)}x (cpu)`);
       console.log(`${label}: the decoding work alone (minus each tool's startup), cryo is ${((cb.cpu - critStart.cpu) / Math.max(1, ca.cpu - cryoStart.cpu)).toFixed(1)}x faster (cpu)`);
     }
+    // in-process, what inspection pays: the codec's full and lean decodes of the same mm image
+    const { readImage, readImageLean } = await import('../src/images/read-image.js');
+    for (const [label, file] of [['mm', mm]] as const) {
+      const once = (fn: () => unknown): number => {
+        const t0 = process.hrtime.bigint();
+        fn();
+        return Number(process.hrtime.bigint() - t0) / 1e6;
+      };
+      const firstLean = once(() => readImageLean(file));
+      const firstFull = once(() => readImage(file));
+      const lean = Math.min(...Array.from({ length: runs }, () => once(() => readImageLean(file))));
+      const full = Math.min(...Array.from({ length: runs }, () => once(() => readImage(file))));
+      console.log(`${label} (${statSync(file).size} bytes) in-process: lean decode ${firstLean.toFixed(1)} ms first, ${lean.toFixed(1)} ms best; full decode ${firstFull.toFixed(1)} ms first, ${full.toFixed(1)} ms best -> lean is ${(full / lean).toFixed(1)}x faster`);
+    }
   } finally {
     if (pid !== undefined) {
       try {

@@ -20,32 +20,30 @@
  * - raw images (pages-*.img and other headerless files) decode as {magic: 'RAW', entries: [], raw}.
  *   KDAT (a C struct cache) decodes as one entry {extra: Buffer}.
  *
- * Bad input throws CryoError code 'BAD_IMAGE' (exit 4) naming the file, offset and entry index.
+ * Lean entries (`lean: true`, readImageLean, readImageEntries), for readers: the same, except that
+ * 64-bit integers are numbers when they are safe integers (bigint beyond 2^53, exact), unknown fields
+ * are dropped, and `fields` may select what is kept (see DecodeOptions). Keys: the required fields in
+ * field-number order, then the others as they come on the wire.
+ *
+ * Bad input throws CryoError code 'BAD_IMAGE' (exit 4) naming the file, offset and entry index;
+ * a missing file CryoError 'NOT_FOUND' (exit 1) with the ENOENT error as `cause`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { CryoError } from '../errors.js';
-import { decodeImage, encodeImage, type DecodeOptions, type Image } from './image.js';
+import { writeFileSync } from 'node:fs';
+import type { Image } from './image.js';
+import { encodeImage } from './image-encode.js';
 
-export { decodeImage, encodeImage, iterateEntries, iterateImage } from './image.js';
-export type { ByteSource, DecodeOptions, Image, ImageHeader } from './image.js';
+export { decodeImage } from './image.js';
+export { encodeImage } from './image-encode.js';
+export { iterateEntries, iterateImage } from './image-stream.js';
+export type { DecodeOptions, Image } from './image.js';
+export type { ByteSource, ImageHeader } from './image-stream.js';
 export { IMG_COMMON, IMG_SERVICE, MAGICS, MAGICS_BY_VALUE, isRawImageName, type MagicInfo } from './magic.js';
 export { UNKNOWN_FIELDS, type Entry } from './wire.js';
-export { imageToJson, imageToJsonBuffer, setJsonWriterForTests, imageFromJson, parseJson, stringifyJson, type JsonOptions } from './json.js';
-
-/** Read and decode one image file. */
-export function readImage(path: string, opts: DecodeOptions = {}): Image {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new CryoError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'FAILED', `cannot read ${path}: ${err.code ?? err.message}`, {
-      hint: err.code === 'ENOENT' ? 'check the path to the image file' : 'check the file permissions',
-      cause: e,
-    });
-  }
-  return decodeImage(buf, { name: path, ...opts });
-}
+export { imageToJson, imageToJsonBuffer, setJsonWriterForTests, type JsonOptions } from './json.js';
+export { imageFromJson } from './json-to-image.js';
+export { parseJson } from './json-parse.js';
+export { stringifyJson } from './py-json.js';
+export { readImage, readImageEntries, readImageLean, type ReadEntriesOptions } from './read-image.js';
 
 /** Encode and write one image file. */
 export function writeImage(path: string, img: Image): void {

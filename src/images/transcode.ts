@@ -4,7 +4,8 @@
 // the exact error messages. Tests compare both paths on every fixture and on fuzzed input.
 import { basename } from 'node:path';
 import { IMG_COMMON, IMG_SERVICE, MAGICS_BY_VALUE, isRawImageName } from './magic.js';
-import { keyOf, nl, Out, sepOf, writeScalar } from './json.js';
+import { keyOf, sepOf, writeScalar } from './json-writer.js';
+import { nl, Out } from './py-json.js';
 import { messageType, type FieldInfo, type MessageType } from './schema.js';
 import { Reader, readScalar } from './wire.js';
 

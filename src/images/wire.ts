@@ -20,7 +20,8 @@ const MAX_DEPTH = 64;
 
 export class Reader {
   pos: number;
-  constructor(readonly buf: Uint8Array, start: number, readonly end: number) {
+  /** `end` moves while a nested message is read (lean decoders narrow it, then restore it) */
+  constructor(readonly buf: Uint8Array, start: number, public end: number) {
     this.pos = start;
   }
 

@@ -1,11 +1,8 @@
-// Decoding of the images inspection reads: the size-dependent ones (mm, pagemap) with the lean
-// decoders, everything else with the codec (src/images).
-import { readFileSync } from 'node:fs';
-import { readImage } from '../images/index.js';
-import { decodeMmImage, decodePagemapImage } from './fast-decode.js';
+// Decoding of the images inspection reads: the codec's lean entries (64-bit values as numbers below
+// 2^53, bigints above; no unknown-field capture), which keeps 20,000-mapping mm images and large
+// pagemaps cheap.
+import { readImageLean } from '../images/read-image.js';
 
-export function decodeImageFile(path: string, name: string): Record<string, any>[] {
-  if (/^mm-\d+\.img$/.test(name)) return decodeMmImage(readFileSync(path), path);
-  if (/^pagemap(-shmem)?-\d+\.img$/.test(name)) return decodePagemapImage(readFileSync(path), path);
-  return readImage(path).entries as Record<string, any>[];
+export function decodeImageFile(path: string): Record<string, any>[] {
+  return readImageLean(path).entries as Record<string, any>[];
 }

@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { decodeImageFile } from './decode.js';
 
-/** A decoded image entry: proto field names, 64-bit integers as bigint, enums as numbers, bytes as Buffer. */
+/** A decoded (lean) image entry: proto field names, 64-bit integers as numbers below 2^53 and bigints above, enums as numbers, bytes as Buffer. */
 export type Entry = Record<string, any>;
 
 export class ImageDir {
@@ -36,7 +36,7 @@ export class ImageDir {
     let got = this.cache.get(name);
     if (got) return got;
     if (!this.has(name)) throw missingImage(this.dir, name);
-    got = decodeImageFile(this.path(name), name);
+    got = decodeImageFile(this.path(name));
     this.cache.set(name, got);
     return got;
   }

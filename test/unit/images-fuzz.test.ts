@@ -1,5 +1,6 @@
 // Fuzz: thousands of mutated real images (deterministic seed). Decoding either works or throws
-// CryoError BAD_IMAGE; whatever decodes also renders as JSON (plain and pretty) and encodes again.
+// CryoError BAD_IMAGE (lean decoding the same); whatever decodes also renders as JSON (plain and pretty)
+// and encodes again.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CryoError } from '../../src/errors.js';
@@ -43,12 +44,22 @@ describe('fuzz', () => {
       const input = mutate(fx.bytes, rnd);
       let img;
       const direct = transcodeToJson(input, { name: fx.name, maxEntrySize: 1 << 20, pretty: i % 2 === 1 });
+      let lean: Error | undefined;
+      try {
+        decodeImage(input, { name: fx.name, maxEntrySize: 1 << 20, maxPayloadSize: 1 << 20, lean: true });
+      } catch (e) {
+        lean = e as Error;
+      }
       try {
         img = decodeImage(input, { name: fx.name, maxEntrySize: 1 << 20, maxPayloadSize: 1 << 20 });
+        assert.equal(lean, undefined, `iteration ${i} (${fx.name}): lean decoding refused what full decoding accepts`);
         // where the direct path answers, it answers what decode-then-render does
         if (direct) assert.equal(direct.toString('latin1'), imageToJson(img, { pretty: i % 2 === 1 }), `iteration ${i} (${fx.name}): direct JSON differs`);
       } catch (e) {
+        if (e instanceof assert.AssertionError) throw e;
         assert.equal(direct, undefined, `iteration ${i} (${fx.name}): the direct path accepted what decoding refuses`);
+        // lean decoding refuses the same input with the same message
+        assert.equal(lean?.message, (e as Error).message, `iteration ${i} (${fx.name}): lean decoding differs`);
         if (!(e instanceof CryoError) || e.code !== 'BAD_IMAGE') {
           assert.fail(`iteration ${i} (${fx.name}): ${e instanceof Error ? e.stack : e}`);
         }

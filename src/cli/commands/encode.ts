@@ -9,8 +9,8 @@ export function register(program: Command): void {
     .option('-o, --out <file>', 'where to write the image (stdout by default)')
     .action(async (o: { in?: string; out?: string }) => {
       const { readInput, writeOutput } = await import('../../images/cli-io.js');
-      const { encodeImage } = await import('../../images/image.js');
-      const { imageFromJson } = await import('../../images/json.js');
+      const { encodeImage } = await import('../../images/image-encode.js');
+      const { imageFromJson } = await import('../../images/json-to-image.js');
       const { CryoError } = await import('../../errors.js');
       const buf = await readInput(o.in);
       const name = o.in ?? '<stdin>';
