@@ -3,10 +3,10 @@
 // has a core per thread, mm-<pid>.img and pagemap-<pid>.img, and the pages file its pagemap names
 // holds exactly the pages the pagemap marks present. Checked before a checkpoint is committed and
 // before CRIU is asked to restore one.
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CryoError } from '../errors.js';
-import { decodeImage } from '../images/image.js';
+import { readImageLean } from '../images/read-image.js';
 import { MARKER } from './meta-file.js';
 import { readPstree, type PstreeEntry } from './pstree.js';
 
@@ -51,15 +51,13 @@ function regularSize(dir: string, name: string): number | undefined {
 }
 
 function taskState(dir: string, pid: number): number {
-  const file = join(dir, `core-${pid}.img`);
-  const core = decodeImage(readFileSync(file), { name: file }).entries[0] as { tc?: { task_state?: unknown } } | undefined;
+  const core = readImageLean(join(dir, `core-${pid}.img`), { fields: ['tc.task_state'] }).entries[0] as { tc?: { task_state?: unknown } } | undefined;
   return Number(core?.tc?.task_state ?? 0);
 }
 
 /** Pages the pagemap marks present, and the pages file that must hold them. */
 function presentPages(dir: string, pid: number): { pagesFile: string; pages: number } {
-  const file = join(dir, `pagemap-${pid}.img`);
-  const entries = decodeImage(readFileSync(file), { name: file }).entries as Array<Record<string, unknown>>;
+  const entries = readImageLean(join(dir, `pagemap-${pid}.img`)).entries as Array<Record<string, unknown>>;
   const head = entries[0];
   if (head?.pages_id === undefined) throw incomplete(dir, [`pagemap-${pid}.img`], 'has no pagemap head');
   let pages = 0;

@@ -1,7 +1,7 @@
 // pstree.img, read once per checkpoint: the dumped processes (pids as the tree's own namespace sees
 // them) with their thread ids, following CRIU's rules for zombies.
 import { join } from 'node:path';
-import { readSmallImage } from './read-small-image.js';
+import { readImageEntries } from '../images/read-image.js';
 
 export interface PstreeEntry {
   pid: number;
@@ -20,7 +20,7 @@ function id(v: unknown): number {
 
 /** The processes of the images directory `dir`, root first. */
 export function readPstree(dir: string): PstreeEntry[] {
-  return readSmallImage(join(dir, 'pstree.img'), 'PSTREE').map((e) => ({
+  return (readImageEntries(join(dir, 'pstree.img'), { magic: 'PSTREE' }) as Array<Record<string, unknown>>).map((e) => ({
     pid: id(e.pid),
     ppid: id(e.ppid),
     pgid: id(e.pgid),

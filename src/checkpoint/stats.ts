@@ -2,7 +2,8 @@
 // units (times in µs).
 import { join } from 'node:path';
 import type { DumpStats, RestoreStats } from './meta.js';
-import { readSmallImage } from './read-small-image.js';
+import { CryoError } from '../errors.js';
+import { readImageEntries } from '../images/read-image.js';
 
 export interface CheckpointStats {
   dump?: DumpStats;
@@ -12,15 +13,15 @@ export interface CheckpointStats {
 function readOne(file: string, key: 'dump' | 'restore'): Record<string, number> | undefined {
   let entries: Array<Record<string, unknown>>;
   try {
-    entries = readSmallImage(file, 'STATS');
+    entries = readImageEntries(file, { magic: 'STATS' }) as Array<Record<string, unknown>>;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (e instanceof CryoError && e.code === 'NOT_FOUND') return undefined;
     throw e;
   }
   const rec = entries[0]?.[key];
   if (!rec || typeof rec !== 'object') return undefined;
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(rec)) if (typeof v === 'number') out[k] = v;
+  for (const [k, v] of Object.entries(rec)) if (typeof v === 'number' || typeof v === 'bigint') out[k] = Number(v);
   return out;
 }
 

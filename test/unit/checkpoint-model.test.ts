@@ -9,7 +9,8 @@ import { assertComplete, classifyDir } from '../../src/checkpoint/complete.js';
 import { checkMeta, readMeta, writeMeta } from '../../src/checkpoint/meta-file.js';
 import { readPstree } from '../../src/checkpoint/pstree.js';
 import { CryoError } from '../../src/errors.js';
-import { decodeImage, encodeImage } from '../../src/images/image.js';
+import { decodeImage } from '../../src/images/image.js';
+import { encodeImage } from '../../src/images/image-encode.js';
 import { fixtureDir } from '../helpers/images-fixtures.js';
 import { testMeta } from '../helpers/archive.js';
 
