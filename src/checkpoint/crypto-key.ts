@@ -52,5 +52,5 @@ export function keyCheck(checkKey: Buffer): Buffer {
 }
 
 export function wrongKey(what: string): CryoError {
-  return new CryoError('BAD_ARCHIVE', `cannot decrypt ${what}: wrong key or passphrase`, { hint: 'pass the --key-file (or --passphrase-file) it was encrypted with' });
+  return new CryoError('BAD_IMAGE', `cannot decrypt ${what}: wrong key or passphrase`, { hint: 'pass the --key-file (or --passphrase-file) it was encrypted with' });
 }

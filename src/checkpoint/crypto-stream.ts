@@ -77,12 +77,12 @@ export async function* encryptBytes(src: AsyncIterable<Uint8Array>, secret: Secr
 }
 
 function damaged(what: string, record: number): CryoError {
-  return new CryoError('BAD_ARCHIVE', `${what} is damaged or was tampered with (record ${record} failed authentication)`, {
+  return new CryoError('BAD_IMAGE', `${what} is damaged or was tampered with (record ${record} failed authentication)`, {
     hint: 'use an intact copy of the archive, or dump again', details: { record },
   });
 }
 
-/** Decrypts what encryptBytes wrote; throws BAD_ARCHIVE on a wrong key, damage or truncation. */
+/** Decrypts what encryptBytes wrote; throws BAD_IMAGE (exit 4) on a wrong key, damage or truncation: BAD_ARCHIVE would read as "not an archive" to the archive reader above. */
 export async function* decryptBytes(src: AsyncIterable<Uint8Array>, secret: Secret, what = 'the encrypted archive'): AsyncGenerator<Buffer> {
   let pending = Buffer.alloc(0);
   let header: Buffer | undefined;
@@ -104,11 +104,11 @@ export async function* decryptBytes(src: AsyncIterable<Uint8Array>, secret: Secr
   const readHeader = () => {
     header = Buffer.from(pending.subarray(0, HEADER));
     pending = pending.subarray(HEADER);
-    if (!header.subarray(0, 8).equals(ENCRYPTED_MAGIC)) throw new CryoError('BAD_ARCHIVE', `${what} is not an encrypted cryo archive (bad magic)`, { hint: 'pass an archive written by cryo dump -o FILE --encrypt' });
-    if (header[8] !== 1) throw new CryoError('BAD_ARCHIVE', `${what} uses encryption version ${header[8]}, this cryo reads 1`, { hint: 'use the cryo version that wrote it' });
+    if (!header.subarray(0, 8).equals(ENCRYPTED_MAGIC)) throw new CryoError('BAD_IMAGE', `${what} is not an encrypted cryo archive (bad magic)`, { hint: 'pass an archive written by cryo dump -o FILE --encrypt' });
+    if (header[8] !== 1) throw new CryoError('BAD_IMAGE', `${what} uses encryption version ${header[8]}, this cryo reads 1`, { hint: 'use the cryo version that wrote it' });
     const kind = header[9] === 1 ? 'key' : header[9] === 2 ? 'passphrase' : undefined;
-    if (kind !== secret.kind) throw new CryoError('BAD_ARCHIVE', `${what} was encrypted with a ${kind ?? 'unknown kind of'} ${kind === 'key' ? 'file' : 'secret'}, not a ${secret.kind}`, { hint: kind === 'key' ? 'pass --key-file' : 'pass --passphrase-file' });
-    if (header[10] > 20 || header[11] > 16 || header[12] > 4) throw new CryoError('BAD_ARCHIVE', `${what} asks for an unreasonable scrypt cost`, { hint: 'the header is damaged' });
+    if (kind !== secret.kind) throw new CryoError('BAD_IMAGE', `${what} was encrypted with a ${kind ?? 'unknown kind of'} ${kind === 'key' ? 'file' : 'secret'}, not a ${secret.kind}`, { hint: kind === 'key' ? 'pass --key-file' : 'pass --passphrase-file' });
+    if (header[10] > 20 || header[11] > 16 || header[12] > 4) throw new CryoError('BAD_IMAGE', `${what} asks for an unreasonable scrypt cost`, { hint: 'the header is damaged' });
     const keys = keysFor(secret, header.subarray(16, 32), { log2N: header[10], r: header[11], p: header[12] });
     if (!timingSafeEqual(keyCheck(keys.check), header.subarray(40, 56))) throw wrongKey(what);
     key = keys.enc;
@@ -123,7 +123,7 @@ export async function* decryptBytes(src: AsyncIterable<Uint8Array>, secret: Secr
       yield out;
     }
   }
-  if (!header) throw new CryoError('BAD_ARCHIVE', `${what} is truncated (no complete header)`, { hint: 'use a complete copy' });
+  if (!header) throw new CryoError('BAD_IMAGE', `${what} is truncated (no complete header)`, { hint: 'use a complete copy' });
   if (pending.length < TAG) throw damaged(what, counter);
   yield open(pending, true);
 }
