@@ -29,6 +29,10 @@ test('chunks round-trip, sealed ones too; equal chunks give equal blobs; damage 
   const data = Buffer.concat([Buffer.alloc(100_000), randomBytes(50_000)]);
   const plainBlob = await encodeChunk(data);
   assert.ok((await decodeChunk(plainBlob, data.length, undefined, 'c')).equals(data));
+  // chunks of the largest size decompress into exactly one full output buffer of zstd.ts
+  for (const big of [randomBytes(MAX_CHUNK), Buffer.concat([randomBytes(MAX_CHUNK / 4), Buffer.alloc(MAX_CHUNK * 3 / 4)])]) {
+    assert.ok((await decodeChunk(await encodeChunk(big), big.length, undefined, 'big')).equals(big));
+  }
   const keys = deriveChunkKeys({ kind: 'key', bytes: randomBytes(32) }, 'localhost:5000', 'app');
   const s1 = await encodeChunk(data, keys);
   const s2 = await encodeChunk(data, keys);
