@@ -7,7 +7,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { CryoError } from '../errors.js';
 import { deriveKey, keyCheck, SCRYPT, wrongKey, type Secret } from './crypto-key.js';
 
-export const ENCRYPTED_MAGIC = Buffer.from('CRYOENC1', 'latin1');
+const ENCRYPTED_MAGIC = Buffer.from('CRYOENC1', 'latin1');
 const HEADER = 56;
 const RECORD = 64 << 10;
 const TAG = 16;

@@ -7,9 +7,10 @@ import { CryoError } from '../errors.js';
 import { deriveKey, keyCheck, type Secret } from './crypto-key.js';
 import { zstdCompress, zstdDecompress } from './zstd.js';
 
-export const MIN_CHUNK = 64 << 10;
-export const MAX_CHUNK = 1 << 20;
-const MASK = (1 << 18) - 1; // about 256 KiB between cuts past the minimum
+export const MIN_CHUNK = 128 << 10;
+export const MAX_CHUNK = 2 << 20;
+// about 512 KiB between cuts past the minimum: fewer requests (a registry pays per request) against finer dedup
+const MASK = (1 << 19) - 1;
 
 const GEAR = (() => {
   const t = new Uint32Array(256);

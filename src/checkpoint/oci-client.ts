@@ -9,7 +9,7 @@ import type { OciRef } from './oci-ref.js';
 
 export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 const MAX_MANIFEST = 4 << 20;
-const PATCH_BYTES = 4 << 20;
+const PATCH_BYTES = 1 << 20;
 const AUTH_TRIES = 2;
 const UPLOAD_TRIES = 3;
 
@@ -156,7 +156,10 @@ export class RegistryClient {
     return m ? Number(m[1]) + 1 : 0;
   }
 
-  /** Chunked upload (POST, PATCH..., PUT ?digest=), resuming a failed PATCH where the registry says it stands. */
+  /**
+   * Chunked upload: POST, PATCH for every piece but the last, PUT ?digest= carrying the last piece
+   * (one request less per blob); a failed PATCH resumes where the registry says the upload stands.
+   */
   async uploadBlob(data: Buffer, digest: string): Promise<void> {
     const start = await this.request('POST', `/v2/${this.ref.repository}/blobs/uploads/`, { headers: { 'content-length': '0' } });
     await start.body?.cancel();
@@ -164,9 +167,9 @@ export class RegistryClient {
     let location = start.headers.get('location');
     let offset = 0;
     let failures = 0;
-    while (offset < data.length) {
+    while (data.length - offset > PATCH_BYTES) {
       if (!location) throw new CryoError('FAILED', `the registry ${this.ref.registry} gave no upload location`, { hint: 'check the registry' });
-      const piece = data.subarray(offset, Math.min(data.length, offset + PATCH_BYTES));
+      const piece = data.subarray(offset, offset + PATCH_BYTES);
       let res: Response | undefined;
       try {
         res = await this.request('PATCH', location, {
@@ -188,10 +191,15 @@ export class RegistryClient {
       if (++failures >= UPLOAD_TRIES) throw new CryoError('FAILED', `uploading ${digest} failed ${failures} times`, { hint: 'check the registry and try again' });
       offset = await this.uploadOffset(location);
     }
-    const sep = location!.includes('?') ? '&' : '?';
-    const put = await this.request('PUT', `${location}${sep}digest=${encodeURIComponent(digest)}`, { headers: { 'content-length': '0' } });
+    if (!location) throw new CryoError('FAILED', `the registry ${this.ref.registry} gave no upload location`, { hint: 'check the registry' });
+    const last = data.subarray(offset);
+    const sep = location.includes('?') ? '&' : '?';
+    const put = await this.request('PUT', `${location}${sep}digest=${encodeURIComponent(digest)}`, {
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(last.length) }, body: last,
+    });
     await put.body?.cancel();
     if (put.status !== 201) throw await this.refuse(put, `PUT ${digest}`);
+    this.uploaded += last.length;
   }
 
   /** Uploads `data` unless the registry has it already; true when it was sent. */

@@ -13,6 +13,7 @@ import { deriveChunkKeys, decodeChunk, MAX_CHUNK, openSealed } from './oci-chunk
 import { RegistryClient } from './oci-client.js';
 import { A_FILE, A_KEY_CHECK, A_LENGTH, A_OFFSET, SEALED, parseManifest, type Descriptor } from './oci-manifest.js';
 import type { RegistryOptions } from './oci-push.js';
+import { forEachOrdered } from './oci-pool.js';
 import { formatOciRef, type OciRef } from './oci-ref.js';
 
 export interface PullReport {
@@ -25,7 +26,7 @@ export interface PullReport {
   encrypted: boolean;
 }
 
-const PARALLEL = 4;
+const PARALLEL = 8;
 const MAX_CONFIG = 16 << 20;
 
 function bad(message: string): CryoError {
@@ -77,21 +78,18 @@ export async function pullCheckpoint(ref: OciRef, dir: string, opts: RegistryOpt
       written.push(path);
       const h = createHash('sha256');
       try {
-        for (let i = 0; i < layers.length; i += PARALLEL) {
+        await forEachOrdered(layers, PARALLEL, async (l) => {
           if (opts.signal?.aborted) throw new CryoError('FAILED', 'interrupted', { hint: 'nothing was kept' });
-          const pieces = await Promise.all(layers.slice(i, i + PARALLEL).map(async (l) => {
-            const blob = await client.getBlob(l.digest, l.size);
-            bytes += blob.length;
-            return decodeChunk(blob, Number(l.annotations![A_LENGTH]), keys, `a chunk of ${f.name}`);
-          }));
-          for (const p of pieces) {
-            h.update(p);
-            let off = 0;
-            while (off < p.length) off += (await fh.write(p, off, p.length - off)).bytesWritten;
-            done += p.length;
-            opts.onProgress?.(done, meta.totalBytes);
-          }
-        }
+          const blob = await client.getBlob(l.digest, l.size);
+          bytes += blob.length;
+          return decodeChunk(blob, Number(l.annotations![A_LENGTH]), keys, `a chunk of ${f.name}`);
+        }, async (p) => {
+          h.update(p);
+          let off = 0;
+          while (off < p.length) off += (await fh.write(p, off, p.length - off)).bytesWritten;
+          done += p.length;
+          opts.onProgress?.(done, meta.totalBytes);
+        });
       } finally {
         await fh.close();
       }

@@ -10,6 +10,7 @@ import type { Credentials } from './oci-auth.js';
 import { cutChunks, deriveChunkKeys, encodeChunk, sealDeterministic } from './oci-chunks.js';
 import { MANIFEST_TYPE, RegistryClient, sha256Digest } from './oci-client.js';
 import { A_FILE, A_KEY_CHECK, A_LENGTH, A_OFFSET, ARTIFACT_TYPE, CHUNK_TYPE, CONFIG_TYPE, SEALED, type CheckpointManifest, type Descriptor } from './oci-manifest.js';
+import { forEachOrdered } from './oci-pool.js';
 import { formatOciRef, type OciRef } from './oci-ref.js';
 import type { CheckpointMeta } from './meta.js';
 
@@ -39,7 +40,7 @@ export interface PushReport {
   encrypted: boolean;
 }
 
-const PARALLEL = 4;
+const PARALLEL = 8;
 
 /** Checks the registry answers (and the credentials work) before anything is dumped. */
 export async function pingRegistry(ref: OciRef, opts: RegistryOptions = {}): Promise<void> {
@@ -65,26 +66,24 @@ export async function pushCheckpoint(dir: string, meta: CheckpointMeta, ref: Oci
     }
     files.push({ ...f, sha256: sha });
     const cuts = cutChunks(data);
-    const descs: Descriptor[] = new Array(cuts.length);
-    for (let i = 0; i < cuts.length; i += PARALLEL) {
+    await forEachOrdered(cuts, PARALLEL, async ([s, e]) => {
       if (opts.signal?.aborted) throw new CryoError('FAILED', 'interrupted; the checkpoint was not pushed', { hint: 'nothing was tagged' });
-      await Promise.all(cuts.slice(i, i + PARALLEL).map(async ([s, e], j) => {
-        const blob = await encodeChunk(data.subarray(s, e), keys);
-        const digest = sha256Digest(blob);
-        // the same chunk twice (zero pages) is uploaded once
-        const pending = known.get(digest);
-        if (pending) await pending;
-        else {
-          const sent = client.putBlob(blob, digest);
-          known.set(digest, sent);
-          if (await sent) uploadedBlobs++;
-        }
-        descs[i + j] = { mediaType: chunkType, digest, size: blob.length, annotations: { [A_FILE]: f.name, [A_OFFSET]: String(s), [A_LENGTH]: String(e - s) } };
-        done += e - s;
-        opts.onProgress?.(done, meta.totalBytes);
-      }));
-    }
-    layers.push(...descs);
+      const blob = await encodeChunk(data.subarray(s, e), keys);
+      const digest = sha256Digest(blob);
+      // the same chunk twice (zero pages) is uploaded once
+      const pending = known.get(digest);
+      if (pending) await pending;
+      else {
+        const sent = client.putBlob(blob, digest);
+        known.set(digest, sent);
+        if (await sent) uploadedBlobs++;
+      }
+      return { mediaType: chunkType, digest, size: blob.length, annotations: { [A_FILE]: f.name, [A_OFFSET]: String(s), [A_LENGTH]: String(e - s) } };
+    }, (desc) => {
+      layers.push(desc);
+      done += Number(desc.annotations[A_LENGTH]);
+      opts.onProgress?.(done, meta.totalBytes);
+    });
   }
   const described: CheckpointMeta = { ...meta, files };
   const plainConfig = Buffer.from(JSON.stringify(described), 'utf8');
