@@ -57,7 +57,7 @@ export async function pullCheckpoint(ref: OciRef, dir: string, opts: RegistryOpt
   const byFile = new Map<string, Descriptor[]>();
   for (const l of manifest.layers) {
     const name = l.annotations![A_FILE];
-    if (l.size > MAX_CHUNK + (64 << 10)) throw bad(`a chunk of ${name} is too large`);
+    if (l.size > MAX_CHUNK + (64 << 10) || Number(l.annotations![A_LENGTH]) > MAX_CHUNK) throw bad(`a chunk of ${name} is too large`);
     byFile.set(name, [...(byFile.get(name) ?? []), l]);
   }
   for (const name of byFile.keys()) if (!meta.files.some((f) => f.name === name)) throw bad(`a chunk belongs to ${name}, which the description does not list`);
