@@ -3,6 +3,7 @@
 //   archive size vs raw images
 //   restore: cryo restore -i FILE vs `criu restore -D DIR`
 //   zstd: libzstd through koffi vs the zstd program, compressing the same images
+//   registry: push and pull against curl, and the second push's size (bench/registry.ts)
 import { spawnSync } from 'node:child_process';
 import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { listTree } from '../src/kernel/process.js';
 import { zstdCompress, zstdDecompress } from '../src/checkpoint/zstd.js';
 import { findCriu } from '../src/criu/find.js';
 import { run } from '../src/kernel/run.js';
+import { benchRegistry } from './registry.js';
 
 const MIB = Number(process.env.BENCH_ARCHIVE_MIB ?? 1024);
 const HOLDER = `
@@ -190,6 +192,7 @@ async function main(): Promise<void> {
     row('restore (archive vs dir)', `${med(cryo.restore).toFixed(0)} ms`, `${med(bare.restore).toFixed(0)} ms`, med(cryo.restore) / med(bare.restore), `(cryo: ${med(cryo.extractMs).toFixed(0)} ms verify+extract + ${med(cryo.criuRestoreMs).toFixed(0)} ms CRIU)`);
     row('zstd -3 compress (lib vs program)', `${libMs.toFixed(0)} ms`, `${progMs.toFixed(0)} ms`, libMs / progMs, `(${humanBytes(size(libOut))} vs ${humanBytes(size(progOut))})`);
     row('zstd decompress (lib vs program)', `${libDMs.toFixed(0)} ms`, `${progDMs.toFixed(0)} ms`, libDMs / progDMs);
+    await benchRegistry(work, Number(process.env.BENCH_REGISTRY_MIB ?? Math.min(MIB, 256)), row);
   } finally {
     kill(pids);
     rmSync(work, { recursive: true, force: true });

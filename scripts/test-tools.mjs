@@ -1,11 +1,11 @@
 // Installs the real parts the tests drive besides CRIU and crit (which `cryo setup --crit`
-// provisions): Debian's chromium (report tests), docker-registry (registry tests) and zsh
+// provisions): Debian's chromium (report tests), docker-registry with apache2-utils' htpasswd (registry tests, bcrypt) and zsh
 // (completion tests). Only what is missing, only as root; without root the tests that need them
 // skip with a reason (and fail in CI).
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 
-const tools = { chromium: '/usr/bin/chromium', 'docker-registry': '/usr/bin/docker-registry', zsh: '/usr/bin/zsh' };
+const tools = { 'apache2-utils': '/usr/bin/htpasswd', chromium: '/usr/bin/chromium', 'docker-registry': '/usr/bin/docker-registry', zsh: '/usr/bin/zsh' };
 const has = (p) => {
   try {
     accessSync(p, constants.X_OK);

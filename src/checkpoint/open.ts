@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { CryoError } from '../errors.js';
 import { isArchiveFile, openArchive } from './source-archive.js';
 import { openDir } from './source-dir.js';
+import { openOci, type OciInput } from './source-oci.js';
 import type { OpenedCheckpoint, OpenOptions } from './source.js';
 
 /** A path (directory or archive file, told apart by content), or an explicit kind. */
@@ -11,12 +12,14 @@ export type CheckpointInput =
   | string
   | { dir: string }
   | { archive: string }
-  | { stream: Readable | AsyncIterable<Uint8Array>; name?: string };
+  | { stream: Readable | AsyncIterable<Uint8Array>; name?: string }
+  | OciInput;
 
 export async function openCheckpoint(input: CheckpointInput, opts: OpenOptions = {}): Promise<OpenedCheckpoint> {
   if (typeof input !== 'string') {
     if ('dir' in input) return openDir(input.dir);
     if ('archive' in input) return openArchive({ path: input.archive }, opts);
+    if ('oci' in input) return openOci(input, opts);
     return openArchive(input, opts);
   }
   let st;

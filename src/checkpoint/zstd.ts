@@ -159,8 +159,9 @@ export async function* zstdDecompress(source: AsyncIterable<Uint8Array>, opts: Z
         }
         last = r;
         if (dstPos[0] > 0) yield out.subarray(0, dstPos[0]);
-        // a full output buffer may hide more pending output even when the input is consumed
-        if (srcPos[0] >= chunk.length && dstPos[0] < out.length) break;
+        // a full output buffer may hide more pending output even when the input is consumed; r 0 is a
+        // finished frame (another call without input would ask for the next frame's header)
+        if (srcPos[0] >= chunk.length && (dstPos[0] < out.length || r === 0)) break;
       }
     }
     if (!sawInput || last !== 0) {

@@ -12,6 +12,7 @@ import type { CheckpointMeta, CheckpointProcess, DumpStats, TreeState } from '..
 import { readPstree } from '../checkpoint/pstree.js';
 import { ArchiveSink } from '../checkpoint/sink-archive.js';
 import { DirSink } from '../checkpoint/sink-dir.js';
+import { OciSink, type OciSinkOptions } from '../checkpoint/sink-oci.js';
 import type { CheckpointSink, SinkResult } from '../checkpoint/sink.js';
 import { StreamSink } from '../checkpoint/sink-stream.js';
 import { readStats } from '../checkpoint/stats.js';
@@ -31,6 +32,7 @@ export type DumpDestination =
   | { dir: string }
   | { archive: string }
   | { stream: Writable; name?: string }
+  | ({ oci: string } & OciSinkOptions)
   | CheckpointSink;
 
 export interface DumpOptions extends CriuDumpOptions {
@@ -85,6 +87,7 @@ function sinkFor(to: DumpDestination, opts: DumpOptions): CheckpointSink {
   if ('commit' in to) return to;
   if ('dir' in to) return new DirSink(to.dir, opts);
   if ('archive' in to) return new ArchiveSink(to.archive, opts);
+  if ('oci' in to) return new OciSink(to.oci, to);
   return new StreamSink(to.stream, { level: opts.level, name: to.name });
 }
 

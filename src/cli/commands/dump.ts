@@ -4,8 +4,9 @@ import { parsePid } from '../../criu/options.js';
 import { addCriuOptions, criuOptionsFromCli } from '../criu-options.js';
 import { usageError } from '../../errors.js';
 import { jsonReplacer } from '../output.js';
+import { addKeyOptions, addRegistryOptions, registryFromCli, secretFromCli, type RegistryCliOptions } from '../registry-options.js';
 
-interface DumpCliOptions {
+interface DumpCliOptions extends RegistryCliOptions {
   imagesDir?: string;
   output?: string;
   leaveRunning?: boolean;
@@ -22,7 +23,7 @@ export function register(program: Command): void {
     .description('checkpoint the process tree of PID into DIR or one archive (the tree ends unless --leave-running/--leave-stopped)')
     .argument('<pid>', 'the tree (for trees started by `cryo run`, the pid it printed)')
     .option('-D, --images-dir <dir>', 'write a checkpoint directory (created; must be new, empty, or hold a checkpoint with --force)')
-    .option('-o, --output <file>', 'write one verified archive instead (- for stdout); see docs/archive-format.md')
+    .option('-o, --output <file>', 'write one verified archive instead (- for stdout, oci://HOST/REPO:TAG for a registry); see docs/archive-format.md')
     .option('-R, --leave-running', 'leave the tree running after the dump')
     .option('--leave-stopped', 'leave the tree stopped after the dump (`cryo resume PID` resumes it)')
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4; the log is dump.log in the checkpoint)")
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--force', 'replace a checkpoint already in DIR, or an existing archive FILE')
     .option('--force-non-checkpoint', 'with --force: also replace a directory that holds other files than a checkpoint');
   addCriuOptions(cmd, 'dump');
+  addRegistryOptions(addKeyOptions(cmd, { encrypt: true }));
   cmd.action(async (pidArg: string, o: DumpCliOptions) => {
     const pid = parsePid(pidArg);
     if (o.imagesDir === undefined && o.output === undefined) {
@@ -55,7 +57,14 @@ export function register(program: Command): void {
       forceNonCheckpoint: o.forceNonCheckpoint,
       level,
     };
-    const to = o.imagesDir !== undefined ? { dir: o.imagesDir } : toStdout ? { stream: process.stdout, name: '-' } : { archive: o.output! };
+    const secret = await secretFromCli(o, true);
+    if (secret && o.output === undefined) throw usageError('--encrypt goes with -o FILE or -o oci://REF, not -D DIR', `cryo dump ${pid} -o app.ckpt --encrypt --key-file key`);
+    if (secret && toStdout) throw usageError('--encrypt writes files and registries, not stdout', `cryo dump ${pid} -o app.ckpt --encrypt --key-file key`);
+    const toOci = o.output?.startsWith('oci://') ?? false;
+    const to = o.imagesDir !== undefined ? { dir: o.imagesDir } : toStdout ? { stream: process.stdout, name: '-' }
+      : toOci ? { oci: o.output!, ...(await registryFromCli(o.output!, o, secret)) }
+      : secret ? new (await import('../../checkpoint/crypto-sink.js')).EncryptedArchiveSink(o.output!, secret, { force: o.force, level })
+      : { archive: o.output! };
     const [{ dump }, { withTerminationSignals }, { progressLine }] = await Promise.all([
       import('../../pipeline/dump.js'), import('../signals.js'), import('../render/progress.js'),
     ]);

@@ -3,9 +3,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../../errors.js';
 import { paint, printJson, useColor } from '../output.js';
+import { addKeyOptions, decryptedInput, secretFromCli, type RegistryCliOptions } from '../registry-options.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('inspect')
     .description('show what a checkpoint holds: processes, credentials, namespaces, files, sockets, memory, mounts')
     .argument('<dir>', 'checkpoint images directory (or archive)')
@@ -15,13 +16,14 @@ export function register(program: Command): void {
     })
     .option('--env', "include each process's environment")
     .option('--maps', 'list every memory mapping (text output; JSON always has them)')
-    .option('--json', 'JSON output')
-    .action(async (dir: string, o: { pid?: number; env?: boolean; maps?: boolean; json?: boolean }) => {
+    .option('--json', 'JSON output');
+  addKeyOptions(cmd, { encrypt: false });
+  cmd.action(async (dir: string, o: RegistryCliOptions & { pid?: number; env?: boolean; maps?: boolean; json?: boolean }) => {
       const { openImages } = await import('../../inspect/open.js');
       (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { inspectCheckpoint } = await import('../../inspect/model.js');
       const { resolvePidOption } = await import('../checkpoint-pid.js');
-      const { img, close } = await openImages(dir);
+      const { img, close } = await openImages((await decryptedInput(dir, await secretFromCli(o, false))) ?? dir);
       try {
         const pid = resolvePidOption(img, o.pid);
         const model = inspectCheckpoint(img, { env: o.env, pid });

@@ -3,18 +3,20 @@ import type { Command } from 'commander';
 import { addCriuOptions, criuOptionsFromCli } from '../criu-options.js';
 import { usageError } from '../../errors.js';
 import { printJson } from '../output.js';
+import { addKeyOptions, addRegistryOptions, decryptedInput, registryFromCli, secretFromCli, type RegistryCliOptions } from '../registry-options.js';
 
 export function register(program: Command): void {
   const cmd = program
     .command('restore')
     .description('restore a checkpoint detached (a directory, or an archive every hash of which is checked first); prints the restored pid')
     .option('-D, --images-dir <dir>', 'the checkpoint directory written by `cryo dump -D`')
-    .option('-i, --input <file>', 'an archive written by `cryo dump -o` (- for stdin)')
+    .option('-i, --input <file>', 'an archive written by `cryo dump -o` (- for stdin, oci://HOST/REPO:TAG from a registry)')
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4)")
     .option('--pid-wait <ms>', 'for trees that need their original pids: how long to wait for zombies holding them (default: 5000)')
     .option('--json', 'print the result as one JSON object (schemas/restore.schema.json)');
   addCriuOptions(cmd, 'restore');
-  cmd.action(async (o: { imagesDir?: string; input?: string; pidWait?: string; json?: boolean }) => {
+  addRegistryOptions(addKeyOptions(cmd, { encrypt: false }));
+  cmd.action(async (o: RegistryCliOptions & { imagesDir?: string; input?: string; pidWait?: string; json?: boolean }) => {
     if (o.imagesDir === undefined && o.input === undefined) throw usageError('missing -D DIR or -i FILE: the checkpoint to restore', 'cryo restore -D ./ckpt   (or: cryo restore -i app.ckpt)');
     if (o.imagesDir !== undefined && o.input !== undefined) throw usageError('-D DIR and -i FILE exclude each other', 'cryo restore -i app.ckpt');
     if (o.pidWait !== undefined && !/^\d+$/.test(o.pidWait)) throw usageError(`expected --pid-wait as milliseconds, got '${o.pidWait}'`, 'cryo restore -D ./ckpt --pid-wait 5000');
@@ -24,7 +26,10 @@ export function register(program: Command): void {
       criu: program.opts().criu as string | undefined,
       pidWaitMs: o.pidWait === undefined ? undefined : Number(o.pidWait),
     };
-    const from = o.imagesDir !== undefined ? { dir: o.imagesDir } : o.input === '-' ? { stream: process.stdin, name: '-' } : { archive: o.input! };
+    const secret = await secretFromCli(o, false);
+    const from = o.imagesDir !== undefined ? { dir: o.imagesDir } : o.input === '-' ? { stream: process.stdin, name: '-' }
+      : o.input!.startsWith('oci://') ? { oci: o.input!, ...(await registryFromCli(o.input!, o, secret)) }
+      : (await decryptedInput(o.input!, secret)) ?? { archive: o.input! };
     const [{ restore }, { withTerminationSignals }, { progressLine }] = await Promise.all([
       import('../../pipeline/restore.js'), import('../signals.js'), import('../render/progress.js'),
     ]);
