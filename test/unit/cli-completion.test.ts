@@ -91,13 +91,16 @@ function zshComplete(script: string, line: string): string {
   const driver = [
     'zmodload zsh/zpty',
     "zpty z 'TERM=dumb zsh -f -i'",
-    `zpty -w z 'PS1="%% "; autoload -Uz compinit; compinit -u -D; source ${script}; print READY'`,
+    `zpty -w z 'PS1="%% "; autoload -Uz compinit; compinit -u -D; source ${script}; print READY$((40+2))'`,
+    // bounded polls, not fixed sleeps: a loaded machine answers late
     'all=',
-    'while zpty -r -t z l; do all+=$l; [[ $all == *READY* ]] && break; done',
+    // the echo of the line holds READY$((40+2)); only its output holds READY42, then the prompt
+    'for i in {1..400}; do if zpty -r -t z l; then all+=$l; [[ $all == *READY42*%\\ * ]] && break; else sleep 0.05; fi; done',
     `zpty -w -n z ${JSON.stringify(line)}$'\\t'`,
-    'sleep 0.5',
-    'all=',
-    'while zpty -r -t z l; do all+=$l; done',
+    // everything zsh draws, until it has been quiet for half a second
+    // (the prompt "% " was read while waiting for READY42)
+    "all='% '; got=0; quiet=0",
+    'for i in {1..400}; do if zpty -r -t z l; then all+=$l; got=1; quiet=0; else sleep 0.05; (( got )) && (( ++quiet >= 10 )) && break; fi; done',
     'print -r -- "$all"',
     'zpty -d z',
   ].join('\n');
