@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { CryoError } from '../errors.js';
 
 export interface RunOptions {
@@ -21,6 +22,8 @@ export interface RunOptions {
    * taken pids; default true (needs root). false: the command itself is the session leader.
    */
   pidns?: boolean;
+  /** called once with the tree's exit status (128+n for a signal) when it ends (pidns only: the init's status) */
+  onExit?: (status: number) => void;
   /** how long to wait for the command's pid to appear, ms; default 5000 */
   timeoutMs?: number;
 }
@@ -182,6 +185,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   let exited: number | null | undefined;
   child.once('exit', (code, sig) => {
     exited = code ?? (sig ? 128 : 1);
+    opts.onExit?.(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
   });
   for (;;) {
     const init = childPids(spawned)[0];

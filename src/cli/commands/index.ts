@@ -16,6 +16,7 @@ export const commandLoaders: Record<string, Loader> = {
   encode: () => import('./encode.js'),
   info: () => import('./info.js'),
   inspect: () => import('./inspect.js'),
+  job: () => import('./job.js'),
   mem: () => import('./mem.js'),
   restore: () => import('./restore.js'),
   resume: () => import('./resume.js'),
