@@ -18,7 +18,7 @@ import { copyPipe } from './copy.js';
 import { closeQuietly, openPipe, type Pipe } from './pipe.js';
 import { becomeSubreaper, reapIfEnded } from './reap.js';
 import {
-  listStored, nextName, openStore, pruneStored, readJobFile, removePartials, removeStored, writeJobFile, type StoredCheckpoint,
+  listStored, nextName, openStore, pruneStored, readJobFile, removeAllStored, removePartials, setAside, writeJobFile, type StoredCheckpoint,
 } from './store.js';
 
 export interface JobOptions {
@@ -210,13 +210,7 @@ async function superviseJob(
   await within(copies, 2000);
   const status = tree.status ?? 1;
   h.emit('exited', { status });
-  const removed: string[] = [];
-  if (!o.keepDone) {
-    for (const c of listStored(dir)) {
-      removeStored(c);
-      removed.push(c.path);
-    }
-  }
+  const removed = o.keepDone ? [] : removeAllStored(dir);
   return { outcome: 'exited', status, pid: tree.pid, checkpoints, removed };
 }
 
@@ -239,9 +233,15 @@ async function startTree(h: JobHandle, cmd: string, args: string[], o: JobOption
       h.emit('restored', started);
       return { pid: r.pid, rootPid: r.rootPid, reaped: true };
     } catch (e) {
+      // no CRIU, not root: no older checkpoint would fare better
+      if (isCryoError(e) && e.exitCode === 3) throw e;
       const message = (e as Error).message;
       skipped.push({ archive: c.path, message });
-      h.emit('warning', { message: `cannot restore ${c.name}: ${message}`, hint: stored.indexOf(c) < stored.length - 1 ? 'trying the next older checkpoint' : undefined });
+      const older = stored.indexOf(c) < stored.length - 1;
+      // a damaged one leaves the rotation, so that pruning never keeps it over a good one
+      const aside = isCryoError(e) && e.exitCode === 4 ? setAside(c) : undefined;
+      const hints = [aside ? `set aside as ${aside}` : '', older ? 'trying the next older checkpoint' : ''].filter(Boolean);
+      h.emit('warning', { message: `cannot restore ${c.name}: ${message}`, hint: hints.join('; ') || undefined });
     }
   }
   throw new CryoError('RESTORE_FAILED', `none of the ${stored.length} checkpoint(s) in ${dir} could be restored`, {

@@ -8,6 +8,7 @@ import { CryoError } from '../errors.js';
 
 const NAME = /^job-\d{8}T\d{9}Z\.ckpt$/;
 const SIDECAR = '.job.json';
+const FAILED = '.failed';
 // partial files of an interrupted run: the archive sink's temp archives and our temp job files
 const PARTIAL = /^\.job-\d{8}T\d{9}Z\.ckpt(\.job\.json)?\.(cryo|tmp)-[0-9a-f]{12}$/;
 
@@ -91,6 +92,26 @@ export function readJobFile(path: string): JobFile | undefined {
 export function removeStored(c: StoredCheckpoint): void {
   rmSync(c.path, { force: true });
   rmSync(`${c.path}${SIDECAR}`, { force: true });
+}
+
+/** Moves a checkpoint that would not restore out of the rotation (NAME.failed, kept for a look; removed when the job is done). */
+export function setAside(c: StoredCheckpoint): string {
+  const to = `${c.path}${FAILED}`;
+  renameSync(c.path, to);
+  rmSync(`${c.path}${SIDECAR}`, { force: true });
+  return to;
+}
+
+/** Removes every checkpoint of the job, set-aside ones too; returns their paths. */
+export function removeAllStored(dir: string): string[] {
+  const gone: string[] = [];
+  for (const n of readdirSync(dir)) {
+    const base = n.endsWith(FAILED) ? n.slice(0, -FAILED.length) : n;
+    if (!NAME.test(base)) continue;
+    removeStored({ name: n, path: join(dir, n) });
+    gone.push(join(dir, n));
+  }
+  return gone;
 }
 
 /** Keeps the newest `keep` checkpoints; returns the names removed. */

@@ -17,6 +17,7 @@ export const commandLoaders: Record<string, Loader> = {
   info: () => import('./info.js'),
   inspect: () => import('./inspect.js'),
   job: () => import('./job.js'),
+  ls: () => import('./ls.js'),
   mem: () => import('./mem.js'),
   restore: () => import('./restore.js'),
   resume: () => import('./resume.js'),
