@@ -89,7 +89,7 @@ export function readJobFile(path: string): JobFile | undefined {
 }
 
 /** Removes one checkpoint and its job file. */
-export function removeStored(c: StoredCheckpoint): void {
+function removeStored(c: StoredCheckpoint): void {
   rmSync(c.path, { force: true });
   rmSync(`${c.path}${SIDECAR}`, { force: true });
 }
