@@ -3,7 +3,7 @@
 // checkpoints keep the newest N, leave no partial file, and `cryo ls` lists them; a corrupted newest
 // checkpoint falls back to the older one, and says so.
 import assert from 'node:assert/strict';
-import { chmodSync, openSync, closeSync, writeSync, fstatSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { criuFor } from '../helpers/env.js';
@@ -122,4 +122,34 @@ test('cryo job --every 1s --keep 2: never more than 2 checkpoints, no partial fi
   assert.deepEqual(checkpointsIn(dir).length, 2);
   assert.ok(checkpointsIn(dir).includes(kept[0]!), 'the good older checkpoint is kept');
   assert.match(text.stdout, new RegExp(`DAMAGED +${kept[1]!.replace(/\./g, '\\.')}\\.failed`));
+});
+
+test('a SIGTERM while a periodic checkpoint is being written cancels it cleanly, then the final checkpoint is taken', async (t) => {
+  if (!criuFor(t)) return;
+  const trees = new Trees();
+  t.after(() => trees.cleanup());
+  const dir = join(trees.dir('cryo-job-'), 'ckpts');
+  // 64 MiB that compresses poorly: each periodic checkpoint takes a while to write
+  const prog = 'const b=require("crypto").randomBytes(64<<20); setInterval(()=>{b[0]++},100)';
+  const args = ['--checkpoint-dir', dir, '--every', '1s', '--keep', '5', '--', process.execPath, '-e', prog];
+  const job = startJobCli(args);
+  const pid = await waitFor(() => treePidOf(job.stderr()), 'the tree to start');
+  trees.track(rootOf(pid));
+  await waitFor(() => readdirSync(dir).some((n) => n.endsWith('.job.json') && !existsSync(join(dir, n.slice(0, -'.job.json'.length)))), 'a periodic checkpoint under way', 20_000);
+  const before = checkpointsIn(dir);
+  job.child.kill('SIGTERM');
+  assert.equal(await job.done, CHECKPOINTED, job.stderr());
+  assert.match(job.stderr(), /final checkpoint /);
+  assert.doesNotMatch(job.stderr(), /warning/);
+  const after = checkpointsIn(dir);
+  // the cancelled one never appeared; exactly one more: the final one (or the periodic one, had it just committed)
+  assert.ok(after.length === before.length + 1 || after.length === before.length + 2, `${before} -> ${after}`);
+  assert.deepEqual(partialsIn(dir), [], 'nothing half-written');
+  for (const n of after) assert.ok(existsSync(join(dir, `${n}.job.json`)), `${n} has its job file`);
+  await waitFor(() => !alive(pid), 'the tree to end after the final checkpoint');
+  const again = startJobCli(args);
+  await waitFor(() => /restored /.exec(again.stderr()), 'the next run to restore', 20_000);
+  trees.track(rootOf(treePidOf(again.stderr())!));
+  again.child.kill('SIGTERM');
+  assert.equal(await again.done, CHECKPOINTED, again.stderr());
 });
