@@ -12,10 +12,10 @@ import { checkpointsIn, partialsIn, startJobCli, treePidOf } from './job-helpers
 
 const CHECKPOINTED = 75;
 
-/** A counter with its state in memory only: prints 1..N, one number each `pause` seconds. */
+/** A counter with its state in memory only: `count.sh N PAUSE [STATUS]` prints 1..N, one each PAUSE seconds, then exits STATUS. */
 function writeCounter(dir: string): string {
   const p = join(dir, 'count.sh');
-  writeFileSync(p, '#!/bin/bash\nn=$1; i=1\nwhile [ $i -le $n ]; do echo $i; echo "e$i" >&2; i=$((i+1)); sleep $2; done\n');
+  writeFileSync(p, '#!/bin/bash\nn=$1; i=1\nwhile [ $i -le $n ]; do echo $i; echo "e$i" >&2; i=$((i+1)); sleep $2; done\nexit ${3:-0}\n');
   chmodSync(p, 0o755);
   return p;
 }
@@ -32,7 +32,7 @@ test('cryo job: SIGTERM checkpoints (exit 75), the same command resumes and fini
   const dir = join(work, 'ckpts');
   const counter = writeCounter(work);
   const N = 50;
-  const args = ['--checkpoint-dir', dir, '--', counter, String(N), '0.04'];
+  const args = ['--checkpoint-dir', dir, '--', counter, String(N), '0.04', '7'];
 
   const first = startJobCli(args);
   await waitFor(() => numbers(first.stdout()).length >= 10, 'the first run to count to 10');
@@ -46,8 +46,7 @@ test('cryo job: SIGTERM checkpoints (exit 75), the same command resumes and fini
   await waitFor(() => !alive(pid1), 'the checkpointed tree to end');
 
   const second = startJobCli(args);
-  const status = await second.done;
-  assert.equal(status, 0, second.stderr());
+  assert.equal(await second.done, 7, `the restored command's own exit status: ${second.stderr()}`);
   assert.match(second.stderr(), /restored .*job-.*\.ckpt/);
   const all = [...numbers(first.stdout()), ...numbers(second.stdout())];
   assert.deepEqual(all, Array.from({ length: N }, (_, i) => i + 1), 'every number once, in order, across both runs');
@@ -55,8 +54,8 @@ test('cryo job: SIGTERM checkpoints (exit 75), the same command resumes and fini
   assert.match(second.stderr(), new RegExp(`^e${N}$`, 'm'));
   assert.deepEqual(checkpointsIn(dir), [], 'the job is done: its checkpoints are removed');
 
-  const third = startJobCli(['--checkpoint-dir', dir, '--', counter, '3', '0.01']);
-  assert.equal(await third.done, 0, third.stderr());
+  const third = startJobCli(['--checkpoint-dir', dir, '--', counter, '3', '0.01', '5']);
+  assert.equal(await third.done, 5, third.stderr());
   assert.match(third.stderr(), /started /);
   assert.deepEqual(numbers(third.stdout()), [1, 2, 3]);
 });
