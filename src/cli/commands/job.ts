@@ -56,6 +56,7 @@ export function register(program: Command): void {
     .showHelpAfterError('hint: put the command after --: cryo job --checkpoint-dir DIR -- CMD [ARGS...]')
     .action(async (cmd: string, args: string[], o: JobCliOptions) => {
       const [{ parseDuration }, { parseEnvPair }] = await Promise.all([import('../../job/duration.js'), import('../../criu/options.js')]);
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(o.checkpointDir)) throw usageError(`--checkpoint-dir takes a directory; ${o.checkpointDir.split(':')[0]}:// registries are not supported yet`, 'cryo job --checkpoint-dir ./ckpt -- CMD ...');
       const everyMs = o.every === undefined ? undefined : parseDuration(o.every);
       const keep = wholeNumber(o.keep, '--keep', 1, 1000, 'cryo job --keep 2 ...');
       const checkpointedStatus = wholeNumber(o.checkpointedStatus, '--checkpointed-status', 1, 255, 'cryo job --checkpointed-status 75 ...');
