@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readProcess } from '../../src/kernel/process.js';
+import { readCmdline, readProcess } from '../../src/kernel/process.js';
 import { childPids } from '../../src/kernel/run.js';
 import { criuFor } from '../helpers/env.js';
 import { rootOf, sleep, Trees, waitFor } from '../helpers/trees.js';
@@ -31,9 +31,9 @@ test('SIGKILL of cryo job during a periodic checkpoint of a 256 MiB tree: the tr
   const pid = await waitFor(() => treePidOf(first.stderr()), 'the tree to start');
   trees.track(rootOf(pid));
   await waitFor(() => checkpointsIn(dir).length >= 1, 'the first periodic checkpoint', 30_000);
-  const complete = checkpointsIn(dir);
   // mid-checkpoint: the job file is there and CRIU (the job's child) is dumping the tree
-  await waitFor(() => inProgress(dir) && childPids(first.child.pid!).some((c) => readProcess(c)?.comm === 'criu'), 'CRIU to be dumping the next checkpoint', 30_000);
+  await waitFor(() => inProgress(dir) && childPids(first.child.pid!).some((c) => readCmdline(c)?.includes('swrk')), 'CRIU to be dumping the next checkpoint', 60_000);
+  const complete = checkpointsIn(dir);
   first.child.kill('SIGKILL');
   assert.equal(await first.done, 137);
 
