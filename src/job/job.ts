@@ -18,7 +18,7 @@ import { copyPipe } from './copy.js';
 import { closeQuietly, openPipe, type Pipe } from './pipe.js';
 import { becomeSubreaper, reapIfEnded } from './reap.js';
 import {
-  listStored, nextName, openStore, pruneStored, readJobFile, removeAllStored, removePartials, setAside, writeJobFile, type StoredCheckpoint,
+  listStored, nextName, openStore, placeStaged, readJobFile, removeAllStored, removePartials, setAside, stagedPath, writeJobFile, type StoredCheckpoint,
 } from './store.js';
 
 export interface JobOptions {
@@ -151,17 +151,20 @@ async function superviseJob(
     const name = nextName(dir);
     const archive = join(dir, name);
     writeJobFile(dir, name, { format: 'cryo-job', pipes: { stdout: out.inode, stderr: err.inode }, cmd: [cmd, ...args] });
+    // committed under a hidden name first, so that taking its place can keep DIR at `keep` checkpoints
+    const staged = stagedPath(dir, name);
     let r;
     try {
-      r = await dump(tree.pid, { archive }, { ...o.criuOptions, criu: o.criu, level: o.level, leaveRunning: !final, signal });
+      r = await dump(tree.pid, { archive: staged }, { ...o.criuOptions, criu: o.criu, level: o.level, leaveRunning: !final, signal });
     } catch (e) {
       rmSync(`${archive}.job.json`, { force: true });
       throw e;
     }
+    const pruned = placeStaged(dir, staged, name, o.keep);
     checkpoints++;
     const c: JobCheckpoint = {
       archive, bytes: 'bytes' in r ? r.bytes : 0, imageBytes: r.imageBytes,
-      frozenMs: r.stats ? Math.round(r.stats.frozen_time / 100) / 10 : null, wallMs: r.wallMs, final, pruned: pruneStored(dir, o.keep),
+      frozenMs: r.stats ? Math.round(r.stats.frozen_time / 100) / 10 : null, wallMs: r.wallMs, final, pruned,
     };
     h.emit('checkpointed', c);
     return c;

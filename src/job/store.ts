@@ -2,7 +2,7 @@
 // small job file NAME.job.json beside it, written before the archive, that records the inodes of the
 // pipes the tree wrote its stdout/stderr into (CRIU's inherit_fd names a dumped pipe by inode).
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 
@@ -10,7 +10,7 @@ const NAME = /^job-\d{8}T\d{9}Z\.ckpt$/;
 const SIDECAR = '.job.json';
 const FAILED = '.failed';
 // partial files of an interrupted run: the archive sink's temp archives and our temp job files
-const PARTIAL = /^\.job-\d{8}T\d{9}Z\.ckpt(\.job\.json)?\.(cryo|tmp)-[0-9a-f]{12}$/;
+const PARTIAL = /^\.{1,2}job-\d{8}T\d{9}Z\.ckpt(\.job\.json|\.staged-[0-9a-f]{12})?\.(cryo|tmp)-[0-9a-f]{12}$/;
 
 /** What a checkpoint's job file records. */
 export interface JobFile {
@@ -43,12 +43,49 @@ export function listStored(dir: string): StoredCheckpoint[] {
   return readdirSync(dir).filter((n) => NAME.test(n)).sort().reverse().map((name) => ({ name, path: join(dir, name) }));
 }
 
-/** Removes what an interrupted run left: partial archives and job files, job files without an archive. */
+// a committed archive under a hidden name, waiting for its rename into the rotation
+const STAGED = /^\.(job-\d{8}T\d{9}Z\.ckpt)\.staged-[0-9a-f]{12}$/;
+
+/** A private hidden name for a new checkpoint's archive until it takes its place. */
+export function stagedPath(dir: string, name: string): string {
+  return join(dir, `.${name}.staged-${randomBytes(6).toString('hex')}`);
+}
+
+/**
+ * Puts a staged archive in the rotation under `name`, so that the directory never holds more than
+ * `keep` checkpoints: with keep >= 2 the oldest go first (keep-1 stay meanwhile), with keep 1 the old
+ * one goes after (never none). Returns the names pruned.
+ */
+export function placeStaged(dir: string, staged: string, name: string, keep: number): string[] {
+  const pruned = keep >= 2 ? pruneStored(dir, keep - 1) : [];
+  renameSync(staged, join(dir, name));
+  syncDir(dir);
+  return [...pruned, ...pruneStored(dir, keep)];
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Tidies what an interrupted run left: a staged archive (complete: the sink renamed it there) takes
+ * its place; partial archives and job files, and job files without an archive, are removed.
+ */
 export function removePartials(dir: string): string[] {
   const removed: string[] = [];
   for (const n of readdirSync(dir)) {
+    const staged = STAGED.exec(n);
+    if (staged && !existsSync(join(dir, staged[1]!))) renameSync(join(dir, n), join(dir, staged[1]!));
+  }
+  for (const n of readdirSync(dir)) {
+    const staged = STAGED.exec(n);
     const orphan = n.endsWith(SIDECAR) && NAME.test(n.slice(0, -SIDECAR.length)) && !existsSync(join(dir, n.slice(0, -SIDECAR.length)));
-    if (PARTIAL.test(n) || orphan) {
+    if (PARTIAL.test(n) || staged || orphan) {
       rmSync(join(dir, n), { force: true });
       removed.push(n);
     }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseDuration } from '../../src/job/duration.js';
-import { listStored, nextName, openStore, pruneStored, readJobFile, removeAllStored, removePartials, setAside, writeJobFile } from '../../src/job/store.js';
+import { listStored, nextName, openStore, placeStaged, pruneStored, readJobFile, removeAllStored, removePartials, setAside, stagedPath, writeJobFile } from '../../src/job/store.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cryo-unit-job-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -47,9 +47,31 @@ test('pruning keeps the newest N with their job files; partials and orphan job f
   writeFileSync(join(dir, `.${later}.cryo-0123456789ab`), 'partial archive');
   writeFileSync(join(dir, `.${later}.job.json.tmp-0123456789ab`), 'partial job file');
   writeJobFile(dir, later, jobFile); // its archive never appeared
+  writeFileSync(join(dir, `..${later}.staged-0123456789ab.cryo-0123456789ab`), 'partial archive of a staged one');
   writeFileSync(join(dir, '.someone-elses'), 'kept');
-  assert.equal(removePartials(dir).length, 3);
+  assert.equal(removePartials(dir).length, 4);
   assert.deepEqual(readdirSync(dir).sort(), ['.someone-elses', names[2], `${names[2]}.job.json`, names[3], `${names[3]}.job.json`].sort());
+
+  // a staged archive (committed, not yet in place) takes its place with its job file at the next start
+  const staged = nextName(dir, Date.UTC(2027, 0, 2));
+  writeJobFile(dir, staged, jobFile);
+  writeFileSync(stagedPath(dir, staged), 'archive');
+  assert.deepEqual(removePartials(dir), []);
+  assert.deepEqual(listStored(dir).map((c) => c.name), [staged, names[3], names[2]]);
+  assert.deepEqual(readJobFile(join(dir, staged)), jobFile);
+  // placing a new one never lets the directory hold more than keep: the oldest go first
+  const next = nextName(dir, Date.UTC(2027, 0, 3));
+  const path = stagedPath(dir, next);
+  writeFileSync(path, 'archive');
+  assert.deepEqual(placeStaged(dir, path, next, 2), [names[3], names[2]]);
+  assert.deepEqual(listStored(dir).map((c) => c.name), [next, staged]);
+  const one = nextName(dir, Date.UTC(2027, 0, 4));
+  writeFileSync(stagedPath(dir, one), 'archive');
+  assert.deepEqual(placeStaged(dir, readdirSync(dir).filter((n) => n.includes('.staged-')).map((n) => join(dir, n))[0]!, one, 1), [next, staged]);
+  assert.deepEqual(listStored(dir).map((c) => c.name), [one]);
+  rmSync(join(dir, one));
+  writeFileSync(join(dir, names[3]!), 'archive');
+  writeFileSync(join(dir, names[2]!), 'archive');
 
   const aside = setAside(listStored(dir)[0]!);
   assert.equal(aside, join(dir, `${names[3]}.failed`));
