@@ -27,6 +27,8 @@ export { dump, type DumpOptions, type DumpResult, type DumpDestination } from '.
 export { restore, type RestoreOptions, type RestoreResult } from './pipeline/restore.js';
 export { resume, type ResumeResult } from './pipeline/resume.js';
 export { verify, type VerifyResult } from './pipeline/verify.js';
+export { startJob, JobHandle, type JobOptions, type JobResult, type JobEvents, type JobCheckpoint, type JobStarted } from './job/job.js';
+export { listCheckpoints, type Listing, type ListedCheckpoint } from './job/ls.js';
 export type { CriuDumpOptions, CriuRestoreOptions } from './criu/options.js';
 export type { CheckpointMeta, CheckpointProcess, CheckpointFile, DumpStats, RestoreStats, TreeState } from './checkpoint/meta.js';
 export { openCheckpoint, type CheckpointInput } from './checkpoint/open.js';

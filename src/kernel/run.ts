@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { CryoError } from '../errors.js';
 
 export interface RunOptions {
@@ -14,11 +15,15 @@ export interface RunOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** file that receives stdout and stderr (appended, created 0644); default /dev/null */
   log?: string;
+  /** the caller's open fds to give the tree as stdout and stderr (a pipe it reads, say); instead of `log` */
+  stdio?: { stdout: number; stderr: number };
   /**
    * start the command in a new PID namespace under cryo's init, so that restores never collide with
    * taken pids; default true (needs root). false: the command itself is the session leader.
    */
   pidns?: boolean;
+  /** called once with the tree's exit status (128+n for a signal) when it ends (pidns only: the init's status) */
+  onExit?: (status: number) => void;
   /** how long to wait for the command's pid to appear, ms; default 5000 */
   timeoutMs?: number;
 }
@@ -41,9 +46,9 @@ const CLOSE_FDS = 'for f in /proc/self/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] 2>/de
 // command's status. $1 is the command prefix (`env --default-signal` undoes the SIG_IGN of INT/QUIT
 // that background jobs get; `setsid` makes the command a session leader), or "-".
 // unshare's own stdio is not the tree's (util-linux 2.38's unshare prints "sigprocmask unblock failed" when
-// its child is killed, as every dump does): the init takes stdout/stderr from fd 3.
+// its child is killed, as every dump does): the init takes stdout from fd 3, stderr from fd 4.
 const INIT_SCRIPT = [
-  'exec 1>&3 2>&3 3>&-',
+  'exec 1>&3 2>&4 3>&- 4>&-',
   CLOSE_FDS,
   'c=',
   'for s in TERM INT HUP QUIT USR1 USR2 WINCH; do trap "[ -n \\"\\$c\\" ] && kill -$s \\$c 2>/dev/null" $s; done',
@@ -149,9 +154,10 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
     : [bash, ['-c', PLAIN_SCRIPT, 'cryo-run', resolved!, ...args]];
   let child;
   try {
-    // pidns: the tree's output comes through fd 3; unshare's own stderr is read only while the tree starts
-    if (pidns && out === 'ignore') out = openSync('/dev/null', 'a');
-    const stdio: StdioOptions = pidns ? ['ignore', 'ignore', 'pipe', out] : ['ignore', out, out];
+    // pidns: the tree's output comes through fds 3 and 4; unshare's own stderr is read only while the tree starts
+    if (pidns && out === 'ignore' && !opts.stdio) out = openSync('/dev/null', 'a');
+    const [o1, o2] = opts.stdio ? [opts.stdio.stdout, opts.stdio.stderr] : [out, out];
+    const stdio: StdioOptions = pidns ? ['ignore', 'ignore', 'pipe', o1, o2] : ['ignore', o1, o2];
     child = spawn(argv[0] as string, argv[1] as string[], { cwd, env, detached: true, stdio });
   } finally {
     if (typeof out === 'number') closeSync(out);
@@ -179,6 +185,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   let exited: number | null | undefined;
   child.once('exit', (code, sig) => {
     exited = code ?? (sig ? 128 : 1);
+    opts.onExit?.(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
   });
   for (;;) {
     const init = childPids(spawned)[0];

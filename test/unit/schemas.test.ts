@@ -93,6 +93,8 @@ const proc = {
 const mref = { start: '0x1000', end: '0x2000', prot: 'rw-', name: '[heap]' };
 const issue = { pid: 1234, fd: 3, kind: 'tcp-established', message: 'an established TCP connection' };
 
+const lsRow = { name: 'job-20261201T204136069Z.ckpt', path: '/abs/jobs/job-20261201T204136069Z.ckpt', createdAt: '2026-12-01T20:41:36.069Z', bytes: 102650, imageBytes: 521598, command: ['/tmp/count.sh', '60'], frozenMs: 10.8, complete: true, verifiable: true, problem: null };
+
 const good: Array<[string, unknown]> = [
   ['dump', dumpDir],
   ['dump', dumpArchive],
@@ -101,6 +103,8 @@ const good: Array<[string, unknown]> = [
   ['restore', restoreDir],
   ['restore', { ...restoreCommon, archive: '-', bytes: 10, stats: null }],
   ['run', { pid: 1234, rootPid: 1233, pidns: true }],
+  ['ls', { dir: '/abs/jobs', checkpoints: [lsRow, { ...lsRow, imageBytes: null, command: null, frozenMs: null, complete: false, verifiable: false, problem: 'truncated' }] }],
+  ['ls', { dir: null, checkpoints: [] }],
   ['check', { ok: true, criu: { path: '/usr/sbin/criu', version: '4.2.1', source: 'path', check: 'Looks good.' }, kernel: '6.18', root: true, missingCapabilities: [],
     features: { memoryTracking: false, lazyPages: true, pidfdStore: true, timeNamespace: true }, networkLock: { iptables: false, nftables: true, default: 'nftables' }, problems: [] }],
   ['check', { ok: false, criu: { error: 'no criu found' }, kernel: '6.18', root: false, missingCapabilities: ['CAP_SYS_ADMIN'],
@@ -135,6 +139,8 @@ const good: Array<[string, unknown]> = [
 
 // [schema, sample, instance path of the expected failure, what the message must mention]
 const bad: Array<[string, unknown, string, RegExp]> = [
+  ['ls', { dir: '/abs/jobs', checkpoints: [{ ...lsRow, frozenMs: '10.8' }] }, '/checkpoints/0/frozenMs', /number|null/],
+  ['ls', { dir: 'jobs', checkpoints: [] }, '/dir', /pattern|null/],
   ['dump', { ...dumpDir, pids: undefined }, '(top level)', /required property "pids"/],
   ['dump', { ...dumpDir, archive: '/abs/app.ckpt', bytes: 10 }, '(top level)', /oneOf|must not be present/],
   ['dump', { ...dumpCommon }, '(top level)', /oneOf|required property "dir"/],

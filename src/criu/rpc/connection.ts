@@ -27,6 +27,8 @@ export interface OpenCriuOptions {
   /** CRIU's own stderr: 'pipe' keeps its last 16 KiB for error reports (default), 'ignore', or an fd */
   stderr?: 'pipe' | 'ignore' | number;
   env?: NodeJS.ProcessEnv;
+  /** the caller's fds CRIU gets at the same numbers (inherit_fd names fds of CRIU's own table) */
+  passFds?: number[];
 }
 
 export interface RequestOptions {
@@ -273,7 +275,10 @@ export function openCriu(criu: CriuPath, opts: OpenCriuOptions = {}): CriuConnec
   const [ours, theirs] = seqpacketPair();
   let child: ChildProcess;
   try {
-    const options = { stdio: ['ignore', 'ignore', opts.stderr ?? 'pipe', theirs] as StdioOptions, env: opts.env ?? process.env };
+    const stdio: StdioOptions = ['ignore', 'ignore', opts.stderr ?? 'pipe', theirs];
+    for (const fd of opts.passFds ?? []) if (fd > 3) (stdio as unknown[])[fd] = fd;
+    for (let i = 4; i < stdio.length; i++) stdio[i] ??= 'ignore';
+    const options = { stdio, env: opts.env ?? process.env };
     child = env
       ? spawn(env, [SHIELD, criu.path, 'swrk', '3'], options) // env execs criu: the pid is CRIU's
       : spawn(criu.path, ['swrk', '3'], { ...options, detached: true });

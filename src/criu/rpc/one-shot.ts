@@ -13,7 +13,7 @@ export async function criuCall(criu: CriuPath, req: CriuRequest, o: CriuCallOpti
   const p = prepareRequest(req, o);
   let conn: CriuConnection | undefined;
   try {
-    conn = openCriu(criu, o);
+    conn = openCriu(criu, { ...o, passFds: p.req.opts?.inherit_fd?.map((i) => i.fd) });
     return await conn.request(p.req, { ...o, logPath: p.logPath });
   } finally {
     p.cleanup();
