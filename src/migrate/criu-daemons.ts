@@ -92,7 +92,11 @@ export async function startLazyPages(criu: CriuBinary, o: { dir: string; workDir
   return d;
 }
 
-/** Counts of pages the lazy-pages daemon fetched on a fault vs ahead of need, read from its log (level 4). */
+/**
+ * Pages the lazy-pages daemon copied in on a fault vs ahead of need, read from its log (level 4):
+ * "uffd: P-N: #PF at ADDR" then "uffd: P-N: uffd_copy: ADDR/LEN" for the faulting page, other
+ * uffd_copy lines for the background transfer.
+ */
 export function lazyPageCounts(logPath: string): { onDemand: number; background: number } | null {
   let log: string;
   try {
@@ -100,11 +104,16 @@ export function lazyPageCounts(logPath: string): { onDemand: number; background:
   } catch {
     return null;
   }
+  const faults = new Set<string>();
   let onDemand = 0;
   let background = 0;
-  for (const m of log.matchAll(/uffd: \d+-\d+: #PF at|uffd: \d+-\d+: (?:remote )?read (?:from|of) [0-9a-fx]+ \((\d+)|\bPF at\b/g)) {
-    if (m[1] !== undefined) background += Number(m[1]);
-    else onDemand++;
+  for (const m of log.matchAll(/uffd: (\d+-\d+): (?:#PF at (0x[0-9a-f]+)|uffd_copy: (0x[0-9a-f]+)\/(\d+))/g)) {
+    if (m[2] !== undefined) faults.add(`${m[1]} ${m[2]}`);
+    else {
+      const pages = Math.ceil(Number(m[4]) / 4096);
+      if (faults.delete(`${m[1]} ${m[3]}`)) onDemand += pages;
+      else background += pages;
+    }
   }
   return { onDemand, background };
 }

@@ -4,22 +4,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const SCRIPT = [
-  'k=$1; s=',
-  'while read -r w rest; do case $w in ok) exit 0;; kill) k=$rest;; stop) s=$rest;; esac; done',
-  'if [ -n "$s" ]; then kill -STOP $s 2>/dev/null; else kill -KILL $k 2>/dev/null; fi',
+  'd=$1; k=; s=',
+  'while read -r w rest; do case $w in ok) exit 0;; kill) k="$k $rest";; stop) s=$rest;; esac; done',
+  'if [ -n "$s" ]; then kill -STOP $s 2>/dev/null; else [ -n "$k" ] && kill -KILL $k 2>/dev/null; fi',
+  'rm -rf -- "$d"',
 ].join('\n');
 
 export class TreeGuard {
   #child: ChildProcess;
 
-  /** Guards `pids` (killed by pid if this process dies first). */
-  constructor(pids: number[]) {
-    this.#child = spawn('/bin/sh', ['-c', SCRIPT, 'cryo-migrate-guard', pids.join(' ')], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  /** Guards a migration whose files are in `workDir` (removed if this process dies first). */
+  constructor(workDir: string) {
+    this.#child = spawn('/bin/sh', ['-c', SCRIPT, 'cryo-migrate-guard', workDir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     this.#child.stdin?.on('error', () => undefined);
     this.#child.unref();
   }
 
-  /** If this process dies from now on: kill these pids. */
+  /** If this process dies from now on: kill these pids too (CRIU's daemons, the restored copy). */
   killOnDeath(pids: number[]): void {
     this.#child.stdin?.write(`kill ${pids.join(' ')}\n`);
   }

@@ -234,7 +234,9 @@ export async function migrate(pid: number, to: string, opts: MigrateOptions = {}
     const tRun = performance.now();
     event('committed');
     const stats = readStats(imagesDir).dump ?? null;
-    const pagesSent = stats ? (stats.pages_written ?? 0) + ((stats as unknown as Record<string, number>).pages_lazy ?? 0) : 0;
+    const pages = (complete.pages as MigrateResult['pages']) ?? null;
+    // a lazy dump's stats count no pages (CRIU serves them after writing stats): the destination counted them
+    const pagesSent = mode === 'lazy' ? (pages ? pages.onDemand + pages.background : 0) : (stats?.pages_written ?? 0);
     return {
       pid: target.pid,
       rootPid: target.rootPid,
@@ -248,8 +250,8 @@ export async function migrate(pid: number, to: string, opts: MigrateOptions = {}
       bytesSent: channel.bytesSent + pagesSent * PAGE,
       imageBytes,
       pageBytes: pagesSent * PAGE,
-      pages: (complete.pages as MigrateResult['pages']) ?? null,
-      stats,
+      pages,
+      stats: mode === 'lazy' ? null : stats,
       ...(reason ? { modeReason: reason } : {}),
     };
   } catch (e) {

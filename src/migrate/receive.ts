@@ -88,9 +88,9 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
   const hello = await channel.expect('hello', answerMs).catch((e) => refuse(channel, e));
   const mode = hello.mode === 'lazy' ? 'lazy' : 'no-lazy';
   const work = mkdtempSync(join(tmpdir(), 'cryo-receive-'));
+  const guard = new TreeGuard(work);
   let pageServer: CriuDaemon | undefined;
   let lazyDaemon: CriuDaemon | undefined;
-  let guard: TreeGuard | undefined;
   let pids: number[] = [];
   let complete = false;
   const onAbort = () => channel.socket.destroy();
@@ -111,12 +111,14 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
         const address = channel.socket.localAddress!;
         const port = await findFreePort(address);
         pageServer = await startPageServer(criu, { dir: join(work, 'images'), workDir: join(work, 'criu'), address, port, tls });
+        guard.killOnDeath([pageServer.pid]);
         await channel.send({ t: 'ready', port });
       } else {
         await channel.send({ t: 'ready' });
       }
     } catch (e) {
       pageServer?.kill();
+      guard.release();
       return await refuse(channel, e);
     }
     const imagesDir = join(work, 'images');
@@ -143,6 +145,7 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
     if (mode === 'lazy') {
       const ps = hello.pageServer as { address: string; port: number };
       lazyDaemon = await startLazyPages(criu, { dir: imagesDir, workDir, address: ps.address, port: ps.port, tls });
+      guard.killOnDeath([lazyDaemon.pid]);
     }
 
     // restore: stopped for --no-lazy (it runs once the source has ended its copy), running for --lazy
@@ -159,7 +162,7 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
     }
     const criuMs = Math.round((performance.now() - t1) * 10) / 10;
     pids = listTree(rootPid);
-    guard = new TreeGuard([...pids, ...(lazyDaemon ? [lazyDaemon.pid] : [])]);
+    guard.killOnDeath(pids);
     const pid = tree.pidns ? ((typeof tree.nsPid === 'number' ? findInNamespace(rootPid, tree.nsPid) : undefined) ?? childPids(rootPid)[0] ?? rootPid) : rootPid;
     await channel.send({ t: 'restored', pid, rootPid });
     event('restored');
@@ -211,7 +214,7 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
       if (pids.length > 0) signalTree(pids, 'SIGKILL');
       lazyDaemon?.kill();
       pageServer?.kill();
-      guard?.release();
+      guard.release();
       if (channel.open) await channel.send({ t: 'failed', message: isCryoError(e) ? e.message : String(e) }).catch(() => undefined);
     }
     throw e;
