@@ -3,7 +3,8 @@
 // namespace makes CRIU's dump fail). Everything made here is removed by name in cleanup().
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cliPath } from './trees.js';
 
 export interface NetHost {
@@ -123,3 +124,88 @@ while True:
     put(state, str(n))
     time.sleep(0.02)
 `;
+
+/** Host pids of the live (not zombie) python processes whose command line carries `marker`: the tree's copies. */
+export function copiesOf(marker: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (!argv[0]?.includes('python') || !argv.includes(marker)) continue;
+      const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1];
+      if (state !== 'Z' && state !== 'X') out.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** The one-letter state of a pid ('t' while CRIU holds it frozen), or undefined when gone. */
+export function stateOf(pid: number): string | undefined {
+  try {
+    return /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+export interface MemoryTree {
+  pid: number;
+  rootPid: number;
+  marker: string;
+  dir: string;
+  counter(): number;
+  /** asks the copy `pid` for the checksum of its memory and waits for it */
+  checksum(pid: number, timeoutMs?: number): Promise<string>;
+  initialChecksum(): string;
+}
+
+/** Starts MEMORY_TREE with `cryo run` inside host `h`; resolves once its memory is filled. */
+export async function startMemoryTree(h: NetHost, dir: string, mib: number): Promise<MemoryTree> {
+  const marker = `cryo-mt-${randomBytes(4).toString('hex')}`;
+  const script = join(dir, 'tree.py');
+  if (!existsSync(script)) writeFileSync(script, MEMORY_TREE);
+  const state = join(dir, `${marker}.state`);
+  const sum = join(dir, `${marker}.sum`);
+  const argv = inHost(h, [process.execPath, cliPath, 'run', '--json', '--', 'python3', script, marker, state, sum, String(mib)]);
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cryo run failed: ${r.stderr}`);
+  const started = JSON.parse(r.stdout) as { pid: number; rootPid: number };
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(`${sum}.initial`) || !existsSync(state)) {
+    if (Date.now() > deadline) throw new Error('the memory tree did not start');
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return {
+    ...started,
+    marker,
+    dir,
+    counter: () => Number(readFileSync(state, 'utf8')),
+    initialChecksum: () => readFileSync(`${sum}.initial`, 'utf8'),
+    async checksum(pid, timeoutMs = 30_000) {
+      rmSync(sum, { force: true });
+      process.kill(pid, 'SIGUSR1');
+      const end = Date.now() + timeoutMs;
+      while (!existsSync(sum)) {
+        if (Date.now() > end) throw new Error(`no checksum from ${pid}`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return readFileSync(sum, 'utf8');
+    },
+  };
+}
+
+/** Waits until something listens on `ip:port` inside host `h`; returns the listening addresses `ss` shows. */
+export async function waitListening(h: NetHost, port: number, timeoutMs = 20_000): Promise<string[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const argv = inHost(h, ['ss', '-Hltn', `sport = :${port}`]);
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+    const addrs = r.stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[3] ?? '');
+    if (addrs.length > 0) return addrs;
+    if (Date.now() > end) throw new Error(`nothing listens on port ${port} in ${h.name}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
