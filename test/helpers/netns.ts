@@ -70,9 +70,9 @@ export interface HostCliResult {
   stderr: string;
 }
 
-/** Starts `cryo ARGS` inside host `h`; `done` resolves when it exits (killed after timeoutMs). */
-export function startCryoIn(h: NetHost, args: string[], timeoutMs = 120_000): { child: ChildProcess; done: Promise<HostCliResult> } {
-  const argv = inHost(h, [process.execPath, cliPath, ...args]);
+/** Starts `cryo ARGS` inside host `h` (after the `wrap` command, which must exec it); `done` resolves when it exits (killed after timeoutMs). */
+export function startCryoIn(h: NetHost, args: string[], timeoutMs = 120_000, wrap: string[] = []): { child: ChildProcess; done: Promise<HostCliResult> } {
+  const argv = inHost(h, [...wrap, process.execPath, cliPath, ...args]);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
@@ -100,11 +100,13 @@ export function raisePipeMaxSize(min = 4 * 1024 * 1024): () => void {
 /**
  * The migrated tree: holds `mib` MiB whose every page carries its own index, writes its counter to
  * STATE every 20 ms, and on SIGUSR1 writes the SHA-256 of its memory (computed by itself) to SUM.
- * argv: MARKER STATE SUM MIB; the checksum before any migration is written to SUM.initial.
+ * argv: MARKER STATE SUM MIB [HOLD]; the checksum before any migration is written to SUM.initial;
+ * HOLD: a file the tree keeps open (a restore fails where it is missing).
  */
 export const MEMORY_TREE = `
 import hashlib, os, signal, struct, sys, time
 marker, state, summ, mib = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+held = open(sys.argv[5], 'a') if len(sys.argv) > 5 else None
 buf = bytearray(mib << 20)
 for i in range(len(buf) >> 12):
     buf[i << 12:(i + 1) << 12] = struct.pack('<Q', i) * 512
@@ -163,13 +165,13 @@ export interface MemoryTree {
 }
 
 /** Starts MEMORY_TREE with `cryo run` inside host `h`; resolves once its memory is filled. */
-export async function startMemoryTree(h: NetHost, dir: string, mib: number): Promise<MemoryTree> {
+export async function startMemoryTree(h: NetHost, dir: string, mib: number, hold?: string): Promise<MemoryTree> {
   const marker = `cryo-mt-${randomBytes(4).toString('hex')}`;
   const script = join(dir, 'tree.py');
   if (!existsSync(script)) writeFileSync(script, MEMORY_TREE);
   const state = join(dir, `${marker}.state`);
   const sum = join(dir, `${marker}.sum`);
-  const argv = inHost(h, [process.execPath, cliPath, 'run', '--json', '--', 'python3', script, marker, state, sum, String(mib)]);
+  const argv = inHost(h, [process.execPath, cliPath, 'run', '--json', '--', 'python3', script, marker, state, sum, String(mib), ...(hold ? [hold] : [])]);
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cryo run failed: ${r.stderr}`);
   const started = JSON.parse(r.stdout) as { pid: number; rootPid: number };
