@@ -1,6 +1,7 @@
-// cryo's own migration channel: length-prefixed JSON frames over one TLS socket, read in order.
-// One frame: u32 length (big-endian), then that many bytes of UTF-8 JSON. A file travels as one
-// frame whose `data` is base64 (only metadata images do: pages go through CRIU's page server).
+// cryo's own migration channel: length-prefixed frames over one TLS socket, read in order. One frame:
+// u32 length (big-endian), u8 kind (0: UTF-8 JSON message, 1: raw bytes), then the body. A file is a
+// JSON {t: 'file', name, size} followed by one raw frame, delivered as one message with `data` (a
+// Buffer); only metadata images travel here, the pages go through CRIU's page server.
 import type { TLSSocket } from 'node:tls';
 import { CryoError } from '../errors.js';
 
@@ -12,7 +13,9 @@ export type ChannelMessage = { t: string } & Record<string, unknown>;
 /** A framed message channel over an authenticated TLS socket. */
 export class TlsChannel {
   readonly socket: TLSSocket;
-  #buf: Buffer = Buffer.alloc(0);
+  #chunks: Buffer[] = [];
+  #have = 0;
+  #file: ChannelMessage | undefined;
   #queue: ChannelMessage[] = [];
   #waiters: Array<{ resolve: (m: ChannelMessage) => void; reject: (e: Error) => void }> = [];
   #closed: Error | undefined;
@@ -28,13 +31,19 @@ export class TlsChannel {
 
   /** Sends one message (resolves once it is handed to the kernel). */
   send(msg: ChannelMessage): Promise<void> {
+    return this.#write([frame(0, Buffer.from(JSON.stringify(msg)))]);
+  }
+
+  /** Sends a file as one message: its header, then its bytes raw. */
+  sendFile(name: string, data: Buffer): Promise<void> {
+    return this.#write([frame(0, Buffer.from(JSON.stringify({ t: 'file', name, size: data.length }))), frame(1, Buffer.alloc(0), data.length), data]);
+  }
+
+  #write(parts: Buffer[]): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closed);
-    const body = Buffer.from(JSON.stringify(msg));
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(body.length);
-    this.bytesSent += 4 + body.length;
+    for (const p of parts) this.bytesSent += p.length;
     return new Promise((resolve, reject) => {
-      this.socket.write(Buffer.concat([head, body]), (e) => (e ? reject(e) : resolve()));
+      this.socket.write(Buffer.concat(parts), (e) => (e ? reject(e) : resolve()));
     });
   }
 
@@ -80,36 +89,79 @@ export class TlsChannel {
   }
 
   #onData(d: Buffer): void {
-    this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]);
-    while (this.#buf.length >= 4) {
-      const n = this.#buf.readUInt32BE(0);
-      if (n > MAX_FRAME_BYTES) {
-        this.#fail(new CryoError('FAILED', `migration channel: frame of ${n} bytes exceeds the limit`, { hint: 'the peer is not cryo' }));
+    this.#chunks.push(d);
+    this.#have += d.length;
+    for (;;) {
+      if (this.#have < 5) return;
+      const head = this.#peek(5);
+      const n = head.readUInt32BE(0);
+      const kind = head[4];
+      if (n > MAX_FRAME_BYTES || (kind !== 0 && kind !== 1)) {
+        this.#fail(new CryoError('FAILED', `migration channel: bad frame (${n} bytes, kind ${kind})`, { hint: 'the peer is not cryo' }));
         this.socket.destroy();
         return;
       }
-      if (this.#buf.length < 4 + n) return;
-      const body = this.#buf.subarray(4, 4 + n);
-      this.#buf = this.#buf.subarray(4 + n);
+      if (this.#have < 5 + n) return;
+      const body = this.#take(5 + n).subarray(5);
+      if (kind === 1) {
+        const file = this.#file;
+        this.#file = undefined;
+        if (!file) return this.#malformed();
+        this.#deliver({ ...file, data: body });
+        continue;
+      }
       let msg: ChannelMessage;
       try {
         msg = JSON.parse(body.toString('utf8')) as ChannelMessage;
         if (typeof msg?.t !== 'string') throw new Error('no type');
       } catch {
-        this.#fail(new CryoError('FAILED', 'migration channel: malformed frame', { hint: 'the peer is not cryo' }));
-        this.socket.destroy();
-        return;
+        return this.#malformed();
       }
-      const w = this.#waiters.shift();
-      if (w) w.resolve(msg);
-      else this.#queue.push(msg);
+      if (msg.t === 'file') this.#file = msg;
+      else this.#deliver(msg);
     }
+  }
+
+  /** The first `n` buffered bytes, without consuming them (joins chunks only as far as needed). */
+  #peek(n: number): Buffer {
+    if (this.#chunks[0]!.length < n) this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0]!.subarray(0, n);
+  }
+
+  /** Consumes `n` buffered bytes (one copy for a frame spread over many chunks). */
+  #take(n: number): Buffer {
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#have -= n;
+    return out;
+  }
+
+  #malformed(): void {
+    this.#fail(new CryoError('FAILED', 'migration channel: malformed frame', { hint: 'the peer is not cryo' }));
+    this.socket.destroy();
+  }
+
+  #deliver(msg: ChannelMessage): void {
+    const w = this.#waiters.shift();
+    if (w) w.resolve(msg);
+    else this.#queue.push(msg);
   }
 
   #fail(e: Error): void {
     this.#closed ??= e;
     for (const w of this.#waiters.splice(0)) w.reject(this.#closed);
   }
+}
+
+/** One frame's header and body; a raw frame's body may follow separately (`size` set, `body` empty). */
+function frame(kind: 0 | 1, body: Buffer, size = body.length): Buffer {
+  const head = Buffer.alloc(5 + body.length);
+  head.writeUInt32BE(size, 0);
+  head[4] = kind;
+  body.copy(head, 5);
+  return head;
 }
 
 /** A peer's `failed`/`refused` message as a CryoError. */

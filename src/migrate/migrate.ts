@@ -120,7 +120,7 @@ async function sendImages(channel: TlsChannel, dir: string): Promise<number> {
     if (name.endsWith('.log') || !lstatSync(join(dir, name)).isFile()) continue;
     const data = readFileSync(join(dir, name));
     bytes += data.length;
-    await channel.send({ t: 'file', name, data: data.toString('base64') });
+    await channel.sendFile(name, data);
   }
   await channel.send({ t: 'images-done' });
   return bytes;
@@ -271,7 +271,9 @@ async function resumeSource(e: unknown, channel: TlsChannel, dumpP: Promise<unkn
   channel.close();
   if (dumpP) {
     // a lazy dump serves pages until the destination's daemon goes; bound the wait, then kill CRIU
-    const settled = await Promise.race([dumpP.then(() => true, () => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([dumpP.then(() => true, () => true), new Promise((r) => (timer = setTimeout(() => r(false), 15_000)))]);
+    clearTimeout(timer);
     if (!settled) abort.abort();
     await dumpP.catch(() => undefined);
   }

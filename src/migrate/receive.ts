@@ -93,6 +93,8 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
   let lazyDaemon: CriuDaemon | undefined;
   let pids: number[] = [];
   let complete = false;
+  // a failed restore keeps CRIU's logs (the error names them); the images and certificates always go
+  let keepLogs = false;
   const onAbort = () => channel.socket.destroy();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -130,8 +132,8 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
       const m = await channel.next(answerMs);
       if (m.t === 'images-done') break;
       if (m.t === 'failed') throw new CryoError('FAILED', `the source gave up: ${String(m.message)}`, { hint: 'the tree still runs on the source' });
-      if (m.t !== 'file' || typeof m.name !== 'string' || !NAME.test(m.name) || typeof m.data !== 'string') throw new CryoError('FAILED', 'migration protocol: expected an image file', { hint: 'run the same cryo version on both hosts' });
-      const data = Buffer.from(m.data, 'base64');
+      if (m.t !== 'file' || typeof m.name !== 'string' || !NAME.test(m.name) || !Buffer.isBuffer(m.data)) throw new CryoError('FAILED', 'migration protocol: expected an image file', { hint: 'run the same cryo version on both hosts' });
+      const data = m.data;
       imageBytes += data.length;
       writeFileSync(join(imagesDir, m.name), data, { mode: 0o600, flag: 'wx' });
     }
@@ -158,6 +160,7 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
       }, { imagesDir, workDir, signal: AbortSignal.timeout(opts.restoreTimeoutMs ?? 120_000) });
       rootPid = Number(resp.restore?.pid);
     } catch (e) {
+      keepLogs = true;
       throw failureFromCriu('restore', e, join(workDir, 'restore.log'), {});
     }
     const criuMs = Math.round((performance.now() - t1) * 10) / 10;
@@ -215,13 +218,14 @@ async function receiveOn(channel: TlsChannel, criu: CriuBinary, opts: ReceiveOpt
       lazyDaemon?.kill();
       pageServer?.kill();
       guard.release();
-      if (channel.open) await channel.send({ t: 'failed', message: isCryoError(e) ? e.message : String(e) }).catch(() => undefined);
+      if (channel.open) await channel.send({ t: 'failed', message: isCryoError(e) ? e.message : String(e), hint: isCryoError(e) ? `on the destination: ${e.hint}` : undefined }).catch(() => undefined);
     }
     throw e;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     channel.close();
     await Promise.all([lazyDaemon?.exited, pageServer?.exited]);
-    rmSync(work, { recursive: true, force: true });
+    if (keepLogs) for (const d of ['images', 'tls']) rmSync(join(work, d), { recursive: true, force: true });
+    else rmSync(work, { recursive: true, force: true });
   }
 }
