@@ -90,6 +90,8 @@ export interface Listener {
   accept(signal?: AbortSignal): Promise<TlsChannel>;
   /** peers refused so far */
   refused: number;
+  /** the port bound (the one asked for, or the kernel's pick for 0) */
+  port: number;
   close(): void;
 }
 
@@ -110,6 +112,7 @@ export async function listenChannel(at: Endpoint, auth: MigrationAuth): Promise<
   const ready: TlsChannel[] = [];
   const listener: Listener = {
     refused: 0,
+    port: at.port,
     accept(signal) {
       const c = ready.shift();
       if (c) return Promise.resolve(c);
@@ -146,5 +149,6 @@ export async function listenChannel(at: Endpoint, auth: MigrationAuth): Promise<
     server.once('error', (e) => reject(new CryoError('FAILED', `cannot listen on ${at.host}:${at.port}: ${e.message}`, { hint: 'give an address of this host and a free port', cause: e })));
     server.listen({ host: at.host, port: at.port, exclusive: true }, () => resolve());
   });
+  listener.port = (server.address() as { port: number }).port;
   return listener;
 }
