@@ -27,6 +27,8 @@ export { dump, type DumpOptions, type DumpResult, type DumpDestination } from '.
 export { restore, type RestoreOptions, type RestoreResult } from './pipeline/restore.js';
 export { resume, type ResumeResult } from './pipeline/resume.js';
 export { verify, type VerifyResult } from './pipeline/verify.js';
+export { migrate, type MigrateOptions, type MigrateResult, type MigrationEvent, type MigrationMode } from './migrate/migrate.js';
+export { receive, type ReceiveOptions, type ReceiveResult } from './migrate/receive.js';
 export type { CriuDumpOptions, CriuRestoreOptions } from './criu/options.js';
 export type { CheckpointMeta, CheckpointProcess, CheckpointFile, DumpStats, RestoreStats, TreeState } from './checkpoint/meta.js';
 export { openCheckpoint, type CheckpointInput } from './checkpoint/open.js';

@@ -165,7 +165,7 @@ function frame(kind: 0 | 1, body: Buffer, size = body.length): Buffer {
 }
 
 /** A peer's `failed`/`refused` message as a CryoError. */
-export function peerError(m: ChannelMessage): CryoError {
+function peerError(m: ChannelMessage): CryoError {
   const code = typeof m.code === 'string' ? m.code : 'FAILED';
   return new CryoError(code as 'FAILED', `destination: ${String(m.message ?? m.t)}`, {
     hint: typeof m.hint === 'string' ? m.hint : 'see the output of cryo receive',
