@@ -40,7 +40,7 @@ export interface MigrateOptions extends CriuDumpOptions, MigrationAuth {
   answerMs?: number;
   /** how long the lazy phase may take, ms; default 600000 */
   lazyMs?: number;
-  /** aborts until the destination reported its copy complete (the tree is then resumed here) */
+  /** aborts until the destination reported its copy complete (the channel is dropped, CRIU finishes or fails, the tree is resumed here) */
   signal?: AbortSignal;
   onEvent?: (e: MigrationEvent) => void;
 }
@@ -69,7 +69,7 @@ export interface MigrateResult {
   pageBytes: number;
   /** pages the destination faulted in vs fetched ahead, lazy mode; null otherwise or unknown */
   pages: { onDemand: number; background: number } | null;
-  /** CRIU's stats-dump */
+  /** CRIU's stats-dump (--no-lazy; null for lazy: CRIU writes it before it serves the pages) */
   stats: DumpStats | null;
   /** why the mode is what it is, when not asked for */
   modeReason?: string;
@@ -148,8 +148,10 @@ export async function migrate(pid: number, to: string, opts: MigrateOptions = {}
   const channel = await connectChannel(peer, opts);
   event('connected');
   const work = makeWorkDir();
+  // killing CRIU mid-dump can wreck the tree (its parasite is inside): an abort drops the channel
+  // instead, the destination gives up, CRIU fails or finishes, and the tree is resumed
   const abort = new AbortController();
-  const onAbort = () => abort.abort(opts.signal?.reason);
+  const onAbort = () => channel.socket.destroy();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let statusFd: number | undefined;
   let dumpP: Promise<unknown> | undefined;
@@ -173,6 +175,7 @@ export async function migrate(pid: number, to: string, opts: MigrateOptions = {}
     const ready = await channel.expect('ready', answerMs);
     const psPort = mode === 'lazy' ? lazyPort! : Number(ready.port);
     if (opts.signal?.aborted) throw new CryoError('FAILED', 'interrupted before the tree was touched', { hint: 'nothing was changed' });
+    if (!channel.open) throw new CryoError('FAILED', 'the destination went away before the tree was touched', { hint: 'nothing was changed' });
 
     // CRIU freezes the tree; it resumes it itself if the dump fails
     const imagesDir = join(work, 'images');
@@ -219,6 +222,8 @@ export async function migrate(pid: number, to: string, opts: MigrateOptions = {}
     event('complete');
     // the destination holds a complete copy: end this one, then let the destination run for good
     committed = true;
+    // past this point an interruption would only leave the destination unsure: finish the handshake
+    opts.signal?.removeEventListener('abort', onAbort);
     signalTree(pids, 'SIGKILL');
     await waitUntilGone(pids, 5000);
     await channel.send({ t: 'commit' }).catch(() => undefined);
