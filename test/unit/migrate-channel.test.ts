@@ -128,3 +128,29 @@ test('lazy page counts: a copy at a faulting address is on demand, the others ba
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('certificates alone: mutual TLS of one CA is let in, a certificate of another CA is refused', async () => {
+  const { makeCertificates } = await import('../../src/migrate/certificates.js');
+  const d1 = mkdtempSync(join(tmpdir(), 'cryo-ca1-'));
+  const d2 = mkdtempSync(join(tmpdir(), 'cryo-ca2-'));
+  try {
+    const one = makeCertificates(d1, '127.0.0.1');
+    const other = makeCertificates(d2, '127.0.0.1');
+    const l = await listenChannel({ host: '127.0.0.1', port: 0 }, one);
+    try {
+      const accepted = l.accept();
+      const src = await connectChannel({ host: '127.0.0.1', port: l.port }, one);
+      const dst = await accepted;
+      await src.send({ t: 'hello' });
+      assert.equal((await dst.next()).t, 'hello');
+      src.close();
+      dst.close();
+      await assert.rejects(connectChannel({ host: '127.0.0.1', port: l.port }, other), /cannot reach the destination|refused/);
+    } finally {
+      l.close();
+    }
+  } finally {
+    rmSync(d1, { recursive: true, force: true });
+    rmSync(d2, { recursive: true, force: true });
+  }
+});
