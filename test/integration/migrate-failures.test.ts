@@ -77,6 +77,12 @@ test("the destination's restore fails (a file the tree holds is missing there): 
   assert.match(m.stderr, /hint: .*resumed here/);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /cryo: error: restore failed/);
+  // the destination kept CRIU's restore log, named in the hint; the images went
+  const log = /log: (\/\S+\/cryo-receive-[^/\s]+)\/criu\/restore\.log/.exec(r.stderr);
+  assert.ok(log, r.stderr);
+  assert.match(readFileSync(join(log[1]!, 'criu', 'restore.log'), 'utf8'), /Error|error/);
+  assert.deepEqual(readdirSync(log[1]!), ['criu']);
+  rmSync(log[1]!, { recursive: true, force: true });
   await assertSourceRuns(tree);
   killTree(tree.rootPid);
 });
