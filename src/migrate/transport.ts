@@ -126,7 +126,11 @@ export async function listenChannel(at: Endpoint, auth: MigrationAuth): Promise<
         });
       });
     },
-    close: () => server.close(),
+    close: () => {
+      server.close();
+      // peers that authenticated while a migration ran are not served: tell them by closing
+      for (const c of ready.splice(0)) c.close();
+    },
   };
   const server: Server = createServer({ ...TLS_BASE, cert: creds.cert, key: creds.key, ...(certs ? { ca: creds.ca, requestCert: true, rejectUnauthorized: true } : {}) }, (socket) => {
     const ch = new TlsChannel(socket);
