@@ -17,6 +17,7 @@ export const commandLoaders: Record<string, Loader> = {
   info: () => import('./info.js'),
   inspect: () => import('./inspect.js'),
   mem: () => import('./mem.js'),
+  report: () => import('./report.js'),
   restore: () => import('./restore.js'),
   resume: () => import('./resume.js'),
   run: () => import('./run.js'),
