@@ -181,7 +181,7 @@ function findConnections(processes: ProcessModel[]): { connections: Connection[]
         push(unixHolders, s.ino, end);
         if (s.peer) unixPairs.set(`${Math.min(s.ino, s.peer)}-${Math.max(s.ino, s.peer)}`, { ino: s.ino, peer: s.peer });
       } else if ((s?.family === 'inet' || s?.family === 'inet6') && s.local) {
-        push(inetByLocal, `${s.protocol}|${s.local}`, end);
+        if (s.state !== 'LISTEN') push(inetByLocal, `${s.protocol}|${s.local}|${s.remote ?? ''}`, end);
         if (s.remote && s.state !== 'LISTEN') {
           const [x, y] = [s.local, s.remote].sort();
           inetPairs.set(`${s.protocol}|${x}|${y}`, { local: s.local, remote: s.remote, protocol: s.protocol ?? 'tcp' });
@@ -208,8 +208,8 @@ function findConnections(processes: ProcessModel[]): { connections: Connection[]
   }
   for (const [key, c] of inetPairs) {
     const kind: ConnectionKind = c.protocol === 'udp' ? 'udp' : 'tcp';
-    const ends = [...(inetByLocal.get(`${c.protocol}|${c.local}`) ?? [])];
-    const back = inetByLocal.get(`${c.protocol}|${c.remote}`);
+    const ends = [...(inetByLocal.get(`${c.protocol}|${c.local}|${c.remote}`) ?? [])];
+    const back = inetByLocal.get(`${c.protocol}|${c.remote}|${c.local}`);
     if (back) ends.push(...back);
     else ends.push({ external: addExternal(kind, `${c.protocol} ${c.remote}`) });
     connections.push({ id: `${kind}-${key.split('|').slice(1).join('-')}`, kind, label: `${c.protocol} ${c.local} \u2194 ${c.remote}`, ends });

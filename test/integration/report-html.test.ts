@@ -4,7 +4,7 @@
 // network, and saves screenshots under test-artifacts/report/ (CI keeps them as artifacts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { criuFor, requireOrSkip } from '../helpers/env.js';
@@ -218,6 +218,7 @@ describe('cryo report in Chromium', () => {
       assert.equal(frozen, json.stats.dump.frozen_time);
       assert.deepEqual(requests, [], 'the page loads nothing');
       await page.screenshot({ path: join(ARTIFACTS, 'tree.png'), fullPage: true });
+      copyFileSync(out, join(ARTIFACTS, 'tree.html'));
       const dark = await openReport(browser!, out, true);
       await dark.page.screenshot({ path: join(ARTIFACTS, 'tree-dark.png'), fullPage: true });
       await dark.page.close();
@@ -251,6 +252,7 @@ describe('cryo report in Chromium', () => {
       assert.deepEqual(strip.cells, cells);
       assert.deepEqual(requests, []);
       await page.screenshot({ path: join(ARTIFACTS, 'diff.png'), fullPage: true });
+      copyFileSync(out, join(ARTIFACTS, 'diff.html'));
     } finally {
       await page.close();
     }

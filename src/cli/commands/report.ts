@@ -35,7 +35,9 @@ export function register(program: Command): void {
     .argument('[b]', 'a later checkpoint of the same tree: the report shows it and the changes since <checkpoint>')
     .option('-o, --output <file>', 'write the report here (replaced) instead of stdout')
     .option('--format <format>', `${FORMATS.join('|')} (default html)`, 'html')
-    .action(async (a: string, b: string | undefined, o: { output?: string; format: string }) => {
+    .option('--json', 'the same as --format json (schemas/report.schema.json)')
+    .action(async (a: string, b: string | undefined, o: { output?: string; format: string; json?: boolean }) => {
+      if (o.json) o.format = 'json';
       if (!(FORMATS as readonly string[]).includes(o.format)) throw usageError(`--format: expected ${FORMATS.join(', ')}, got "${o.format}"`, `cryo report ${a} --format html -o report.html`);
       const { openImages } = await import('../../inspect/open.js');
       (await import('../render/pipe.js')).ignoreBrokenPipe();

@@ -7,7 +7,7 @@ import { h } from './html-escape.js';
 
 const ROW = 30;
 const LABEL_W = 300;
-const LANE = 14;
+const LANE = 18;
 /** more connections than this are listed in the table only (the drawing would be a blur) */
 const MAX_DRAWN = 300;
 
@@ -51,29 +51,31 @@ export function renderGraph(r: ReportModel): string {
     else laneEnds[lane] = hi;
     return { c, ys, lo, hi, lane };
   });
-  const width = LABEL_W + 30 + Math.max(1, laneEnds.length) * LANE + 20;
+  const width = LABEL_W + 24 + Math.max(1, laneEnds.length) * LANE + 20;
   const height = rows * ROW + 10;
   const y = (row: number) => row * ROW + ROW / 2 + 5;
   const parts: string[] = [];
+  const lanesX = LABEL_W + 24;
+  const right = lanesX + Math.max(1, laneEnds.length) * LANE;
+  for (let i = 0; i < rows; i++) if (i !== procs.length || !r.external.length) parts.push(`<line class="guide" x1="${LABEL_W}" y1="${y(i)}" x2="${right}" y2="${y(i)}"/>`);
   procs.forEach(({ p, depth }, i) => {
     const x = 4 + depth * 14;
     parts.push(`<g class="node" data-pid="${p.pid}"><rect x="${x}" y="${y(i) - 11}" width="${LABEL_W - x}" height="22" rx="4"/>`
-      + `<text x="${x + 8}" y="${y(i) + 4}">${h(renderComm(p.comm, p.cmdline).slice(0, 34))} <tspan class="mute">${p.pid}</tspan></text></g>`);
+      + `<text x="${x + 8}" y="${y(i) + 4}">${h(renderComm(p.comm, p.cmdline).slice(0, 36 - depth * 2))}</text><text class="mute" x="${LABEL_W - 8}" y="${y(i) + 4}" text-anchor="end">${p.pid}</text></g>`);
   });
   if (r.external.length) parts.push(`<text class="mute" x="4" y="${y(procs.length) + 4}">outside the tree</text>`);
   r.external.forEach((x, i) => {
     const row = procs.length + i + 1;
     parts.push(`<g class="node ext" data-external="${x.id}"><rect x="4" y="${y(row) - 11}" width="${LABEL_W - 4}" height="22" rx="4"/><text x="12" y="${y(row) + 4}">${h(x.label)}</text></g>`);
   });
+  // one vertical line per connection in its lane, a dot on each row it joins
   for (const { c, ys, lo, hi, lane } of placed) {
-    const lx = LABEL_W + 24 + lane * LANE;
+    const lx = lanesX + lane * LANE + LANE / 2;
     const pids = [...new Set(c.ends.filter((e) => e.pid !== undefined).map((e) => e.pid))].join(',');
     const ext = c.ends.filter((e) => e.external).map((e) => e.external).join(',');
-    let d: string;
-    if (lo === hi) d = `M${LABEL_W} ${y(lo) - 4}H${lx}V${y(lo) + 4}H${LABEL_W}`;
-    else d = ys.map((row) => `M${LABEL_W} ${y(row)}H${lx}`).join('') + `M${lx} ${y(lo)}V${y(hi)}`;
+    const d = lo === hi ? `M${lx} ${y(lo) - 8}V${y(lo) + 8}` : `M${lx} ${y(lo)}V${y(hi)}`;
     parts.push(`<g class="conn k-${c.kind}" data-id="${h(c.id)}" data-kind="${c.kind}" data-pids="${pids}"${ext ? ` data-external="${ext}"` : ''}><title>${h(c.label)}</title><path d="${d}"/>`
-      + ys.map((row) => `<circle cx="${LABEL_W}" cy="${y(row)}" r="3"/>`).join('') + `</g>`);
+      + ys.map((row) => `<circle cx="${lx}" cy="${y(row)}" r="4"/>`).join('') + `</g>`);
   }
   const kinds = [...new Set(r.connections.map((c) => c.kind))];
   const legend = `<div class="legend">${kinds.map((k) => `<span><i class="line k-${k}" style="background:var(--${k === 'file' ? 'file-c' : k})"></i>${KIND_NAMES[k]}</span>`).join('')}</div>`;

@@ -8,7 +8,8 @@ import { h } from './html-escape.js';
 
 const BAR_W = 520;
 const KIND_LABEL: Record<string, string> = { heap: 'heap', stack: 'stack', anon: 'anonymous', shared: 'shared', file: 'file', vdso: 'vdso/vvar' };
-/** groups shown per process; the rest are summed in one line */
+/** groups shown per process; the next ones are folded, the rest summed in one line */
+const SHOWN_GROUPS = 10;
 const MAX_GROUPS = 60;
 /** mappings listed inside one group's fold */
 const MAX_LISTED = 40;
@@ -56,17 +57,21 @@ function groupTable(p: ProcessModel): string {
   const gs = groups(p);
   const shown = gs.slice(0, MAX_GROUPS);
   const rest = gs.slice(MAX_GROUPS);
-  const body = shown.map((g) => {
+  const row = (g: Group) => {
     const listed = g.maps.slice(0, MAX_LISTED).map(mappingRow).join('');
     const more = g.maps.length > MAX_LISTED ? `<tr><td colspan="4" class="mute">${g.maps.length - MAX_LISTED} more in cryo inspect --json</td></tr>` : '';
     const fold = `<details><summary>${g.maps.length} mapping${g.maps.length === 1 ? '' : 's'}</summary><table><tbody>${listed}${more}</tbody></table></details>`;
     return `<tr class="group" data-kind="${g.kind}" data-mappings="${g.maps.length}"><td><i class="sw m-${g.kind}"></i>${h(g.name)}</td><td>${KIND_LABEL[g.kind]}</td>`
       + `<td class="num">${humanBytes(g.bytes)}</td><td class="num">${humanBytes(g.dumped)}</td><td>${fold}</td></tr>`;
-  }).join('');
+  };
+  const head = '<thead><tr><th>mapped as</th><th>kind</th><th class="num">mapped</th><th class="num">dumped</th><th>mappings</th></tr></thead>';
+  const folded = shown.slice(SHOWN_GROUPS);
+  const body = shown.slice(0, SHOWN_GROUPS).map(row).join('');
   const restRow = rest.length
     ? `<tr class="rest"><td colspan="2" class="mute">${rest.length} smaller groups (${rest.reduce((n, g) => n + g.maps.length, 0)} mappings)</td><td class="num">${humanBytes(rest.reduce((n, g) => n + g.bytes, 0))}</td><td class="num">${humanBytes(rest.reduce((n, g) => n + g.dumped, 0))}</td><td></td></tr>`
     : '';
-  return `<table class="groups"><thead><tr><th>mapped as</th><th>kind</th><th class="num">mapped</th><th class="num">dumped</th><th>mappings</th></tr></thead><tbody>${body}${restRow}</tbody></table>`;
+  const more = folded.length ? `<details class="more"><summary>${folded.length} more groups (${folded.reduce((n, g) => n + g.maps.length, 0)} mappings)</summary><table class="groups">${head}<tbody>${folded.map(row).join('')}</tbody></table></details>` : '';
+  return `<table class="groups">${head}<tbody>${body}${restRow}</tbody></table>${more}`;
 }
 
 export function renderMemory(r: ReportModel): string {

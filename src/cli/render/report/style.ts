@@ -27,7 +27,7 @@ ul.tree ul{border-left:1px dashed var(--line);margin-left:8px}
 .tag{display:inline-block;font-size:11px;padding:0 6px;border-radius:8px;background:var(--line);margin-left:6px;color:var(--fg)}
 svg{max-width:100%;height:auto;display:block}svg text{fill:var(--fg);font-size:12px;font-family:system-ui,sans-serif}svg text.mute{fill:var(--mute)}
 svg .node rect{fill:var(--card);stroke:var(--line)}svg .node.ext rect{fill:none;stroke:var(--mute);stroke-dasharray:4 3}
-.conn path{fill:none;stroke-width:2}.k-pipe{stroke:var(--pipe);fill:var(--pipe)}.k-unix{stroke:var(--unix);fill:var(--unix)}.k-tcp{stroke:var(--tcp);fill:var(--tcp)}
+.conn path{fill:none;stroke-width:3;stroke-linecap:round}svg line.guide{stroke:var(--line);stroke-width:1}.k-pipe{stroke:var(--pipe);fill:var(--pipe)}.k-unix{stroke:var(--unix);fill:var(--unix)}.k-tcp{stroke:var(--tcp);fill:var(--tcp)}
 .k-udp{stroke:var(--udp);fill:var(--udp)}.k-file{stroke:var(--file-c);fill:var(--file-c)}.k-shm{stroke:var(--shm);fill:var(--shm)}
 .m-heap{fill:var(--heap);background:var(--heap)}.m-stack{fill:var(--stack);background:var(--stack)}.m-anon{fill:var(--anon);background:var(--anon)}
 .m-shared{fill:var(--shared);background:var(--shared)}.m-file{fill:var(--file);background:var(--file)}.m-vdso{fill:var(--vdso);background:var(--vdso)}
@@ -35,7 +35,7 @@ i.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:
 rect.mapped{opacity:.28}rect.track{fill:var(--cold)}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;color:var(--mute);margin:4px 0 8px}.legend i{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 .legend i.line{height:3px;vertical-align:3px}
-details{margin:4px 0}summary{cursor:pointer;color:var(--accent)}
+details{margin:0}table.groups td{padding:1px 8px}table.groups details summary{font-size:12px}summary{cursor:pointer;color:var(--accent)}
 .heat rect.cell{stroke:var(--bg);stroke-width:1}
 .add{color:#2b8a3e}.del{color:#c92a2a}.chg{color:#b7791f}
 @media (prefers-color-scheme:dark){.add{color:#69db7c}.del{color:#ff8787}.chg{color:#f6c350}}
