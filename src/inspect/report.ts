@@ -9,10 +9,10 @@ import { diffCheckpoints, type CheckpointDiff } from './diff.js';
 import type { ImageDir } from './images.js';
 import { inspectCheckpoint, type CheckpointModel, type MappingModel, type ProcessModel } from './model.js';
 
-export type ConnectionKind = 'pipe' | 'unix' | 'tcp' | 'udp' | 'file' | 'shm';
+type ConnectionKind = 'pipe' | 'unix' | 'tcp' | 'udp' | 'file' | 'shm';
 
 /** One end of a connection: a process's fd (or mapping), or a peer outside the tree. */
-export interface ConnectionEnd {
+interface ConnectionEnd {
   pid?: number;
   fd?: number;
   /** the id of an `external` peer */
@@ -27,7 +27,7 @@ export interface Connection {
 }
 
 /** A peer outside the dumped tree (the other end of a TCP connection or a unix socket). */
-export interface ExternalPeer {
+interface ExternalPeer {
   id: string;
   kind: ConnectionKind;
   label: string;
@@ -35,14 +35,14 @@ export interface ExternalPeer {
 
 export type MemoryKindName = 'heap' | 'stack' | 'anon' | 'file' | 'shared' | 'vdso';
 
-export interface MemoryKind {
+interface MemoryKind {
   kind: MemoryKindName;
   mappings: number;
   mappedBytes: number;
   dumpedBytes: number;
 }
 
-export interface FileUse {
+interface FileUse {
   path: string;
   uses: Array<{ pid: number; as: 'exe' | 'cwd' | 'root' | 'fd' | 'map'; fd?: number; mappings?: number }>;
 }
