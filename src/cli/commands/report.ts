@@ -1,7 +1,7 @@
 // cryo report CKPT [B]: the checkpoint as one self-contained HTML page (or JSON, or text): tree,
 // connections, memory, dump timeline, files, and with B the changes.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync, constants } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync, constants } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CryoError, usageError } from '../../errors.js';
@@ -16,7 +16,6 @@ function writeOutput(path: string, text: string): void {
   try {
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     writeSync(fd, text);
-    fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);
