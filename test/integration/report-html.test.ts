@@ -287,6 +287,7 @@ describe('cryo report in Chromium', () => {
       assert.deepEqual(requests, []);
       console.log(`# 20,000-mapping report: ${(bytes / 1e6).toFixed(2)} MB, written in ${genMs.toFixed(0)} ms, opened in Chromium in ${loadMs.toFixed(0)} ms (goal < 2000 ms, < 5 MB)`);
       await page.screenshot({ path: join(ARTIFACTS, 'many-mappings.png') });
+      await (await page.$('#memory'))!.screenshot({ path: join(ARTIFACTS, 'many-mappings-memory.png') });
     } finally {
       await page.close();
     }

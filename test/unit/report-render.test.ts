@@ -143,3 +143,10 @@ test('the HTML page: no script, nothing to load, text escaped, bars proportional
   assert.match(text, /container web<script>alert\(1\)<\/script>\\x1b\[31m {2}image quay\.io\/x\/web:1 {2}runtime crun/);
   assert.match(text, /outside: tcp 10\.0\.0\.1:80/);
 });
+
+test('the timeline labels keep the zeros of whole numbers (200 ms is not 2 ms)', async () => {
+  const { humanMicros } = await import('../../src/cli/render/text.js');
+  assert.deepEqual([200_000, 100_000, 2_000, 1_500, 10_000, 20_000_000].map(humanMicros), ['200 ms', '100 ms', '2 ms', '1.5 ms', '10 ms', '20 s']);
+  const html = renderReportHtml({ ...model, stats: { dump: { ...model.stats!.dump!, frozen_time: 200_000 } } });
+  assert.match(html, /data-stat="frozen_time" data-us="200000"[^>]*><title>frozen_time 200 ms<\/title>/);
+});

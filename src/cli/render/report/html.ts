@@ -1,5 +1,6 @@
 // `cryo report` as one self-contained HTML page: inline CSS and SVG, no script, nothing loaded.
 import type { ReportModel } from '../../../inspect/report.js';
+import { isCryoInitArgv, renderComm } from '../cmdline.js';
 import { humanBytes } from '../text.js';
 import { renderDiff } from './diff.js';
 import { renderFiles } from './files.js';
@@ -33,7 +34,9 @@ export function renderReportHtml(r: ReportModel): string {
   const dumped = ps.reduce((n, p) => n + p.memory.dumpedBytes, 0);
   const maps = ps.reduce((n, p) => n + p.mappings.length, 0);
   const frozen = r.stats?.dump?.frozen_time;
-  const title = r.container?.name ? `cryo report: ${r.container.name}` : `cryo report: ${ps[0]?.comm ?? 'checkpoint'}`;
+  // name the tree by the user's command, not by cryo's namespace init above it
+  const main = ps.find((p) => !isCryoInitArgv(p.cmdline)) ?? ps[0];
+  const title = `cryo report: ${r.container?.name ?? (main ? renderComm(main.comm, main.cmdline) : 'checkpoint')}`;
   const sub = [r.createdAt && `taken ${r.createdAt}`, r.host && `on ${r.host}`, r.criu && `CRIU ${r.criu}`].filter(Boolean).join(' \u00b7 ');
   const nav = [['tree', 'Process tree'], ['connections', 'Connections'], ['memory', 'Memory'], ['stats', 'Dump timeline'], ['files', 'Files'], ...(r.diff ? [['diff', 'Changes']] : [])];
   const body = [

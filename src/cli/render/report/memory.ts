@@ -6,7 +6,7 @@ import { renderComm } from '../cmdline.js';
 import { humanBytes } from '../text.js';
 import { h } from './html-escape.js';
 
-const BAR_W = 520;
+const BAR_W = 480;
 const KIND_LABEL: Record<string, string> = { heap: 'heap', stack: 'stack', anon: 'anonymous', shared: 'shared', file: 'file', vdso: 'vdso/vvar' };
 /** groups shown per process; the next ones are folded, the rest summed in one line */
 const SHOWN_GROUPS = 10;
@@ -43,9 +43,9 @@ function bars(r: ReportModel, p: ProcessModel): string {
       + `<rect class="track" x="${left}" y="${y}" width="${BAR_W}" height="16" rx="2"/>`
       + `<rect class="bar mapped m-${k.kind}" data-bytes="${k.mappedBytes}" x="${left}" y="${y}" width="${(k.mappedBytes * scale).toFixed(3)}" height="16"><title>${humanBytes(k.mappedBytes)} mapped</title></rect>`
       + `<rect class="bar dumped m-${k.kind}" data-bytes="${k.dumpedBytes}" x="${left}" y="${y + 3}" width="${(k.dumpedBytes * scale).toFixed(3)}" height="10"><title>${humanBytes(k.dumpedBytes)} dumped</title></rect>`
-      + `<text class="mute" x="${left + BAR_W + 8}" y="${y + 13}">${humanBytes(k.mappedBytes)} mapped \u00b7 ${humanBytes(k.dumpedBytes)} dumped \u00b7 ${k.mappings} map${k.mappings === 1 ? '' : 's'}</text></g>`;
+      + `<text class="mute" x="${left + BAR_W + 8}" y="${y + 13}">${humanBytes(k.mappedBytes)} mapped \u00b7 ${humanBytes(k.dumpedBytes)} dumped \u00b7 ${k.mappings.toLocaleString('en')} map${k.mappings === 1 ? '' : 's'}</text></g>`;
   });
-  const w = left + BAR_W + 300;
+  const w = left + BAR_W + 380;
   return `<svg class="mem" data-pid="${p.pid}" data-scale="${scale}" viewBox="0 0 ${w} ${kinds.length * rowH + 6}" width="${w}" height="${kinds.length * rowH + 6}">${rows.join('')}</svg>`;
 }
 
@@ -60,7 +60,7 @@ function groupTable(p: ProcessModel): string {
   const row = (g: Group) => {
     const listed = g.maps.slice(0, MAX_LISTED).map(mappingRow).join('');
     const more = g.maps.length > MAX_LISTED ? `<tr><td colspan="4" class="mute">${g.maps.length - MAX_LISTED} more in cryo inspect --json</td></tr>` : '';
-    const fold = `<details><summary>${g.maps.length} mapping${g.maps.length === 1 ? '' : 's'}</summary><table><tbody>${listed}${more}</tbody></table></details>`;
+    const fold = `<details><summary>${g.maps.length.toLocaleString('en')} mapping${g.maps.length === 1 ? '' : 's'}</summary><table><tbody>${listed}${more}</tbody></table></details>`;
     return `<tr class="group" data-kind="${g.kind}" data-mappings="${g.maps.length}"><td><i class="sw m-${g.kind}"></i>${h(g.name)}</td><td>${KIND_LABEL[g.kind]}</td>`
       + `<td class="num">${humanBytes(g.bytes)}</td><td class="num">${humanBytes(g.dumped)}</td><td>${fold}</td></tr>`;
   };
@@ -76,6 +76,6 @@ function groupTable(p: ProcessModel): string {
 
 export function renderMemory(r: ReportModel): string {
   const legend = `<div class="legend">${Object.entries(KIND_LABEL).map(([k, v]) => `<span><i class="m-${k}"></i>${v}</span>`).join('')}<span>light bar: mapped, solid bar: dumped (same scale within a process)</span></div>`;
-  const procs = r.inspect.processes.map((p) => `<div class="memproc" data-pid="${p.pid}"><h3>${h(renderComm(p.comm, p.cmdline))} <span class="mute">pid ${p.pid} \u00b7 ${p.mappings.length} mappings \u00b7 ${humanBytes(p.memory.mappedBytes)} mapped \u00b7 ${humanBytes(p.memory.dumpedBytes)} dumped</span></h3>${bars(r, p)}${p.mappings.length ? groupTable(p) : ''}</div>`);
+  const procs = r.inspect.processes.map((p) => `<div class="memproc" data-pid="${p.pid}"><h3>${h(renderComm(p.comm, p.cmdline))} <span class="mute">pid ${p.pid} \u00b7 ${p.mappings.length.toLocaleString('en')} mappings \u00b7 ${humanBytes(p.memory.mappedBytes)} mapped \u00b7 ${humanBytes(p.memory.dumpedBytes)} dumped</span></h3>${bars(r, p)}${p.mappings.length ? groupTable(p) : ''}</div>`);
   return `<section id="memory"><h2>Memory</h2>${legend}${procs.join('')}</section>`;
 }
