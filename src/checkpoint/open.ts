@@ -30,7 +30,7 @@ export async function openCheckpoint(input: CheckpointInput, opts: OpenOptions =
   if (!isArchiveFile(input) && (await isContainerTar(input))) return openContainerTar(input, opts);
   if (!isArchiveFile(input)) {
     throw new CryoError('BAD_ARCHIVE', `${input} is neither a checkpoint directory nor a cryo archive`, {
-      hint: 'pass a directory written by cryo dump -D, or an archive written by cryo dump -o',
+      hint: 'pass a directory written by cryo dump -D, an archive written by cryo dump -o, or a podman/CRI-O checkpoint tar',
     });
   }
   return openArchive({ path: input }, opts);

@@ -217,6 +217,10 @@ describe('cryo report in Chromium', () => {
       const frozen = await page.$eval('#stats rect[data-stat="frozen_time"]', (e) => Number(e.getAttribute('data-us')));
       assert.equal(frozen, json.stats.dump.frozen_time);
       assert.deepEqual(requests, [], 'the page loads nothing');
+      // the text format tells the same facts: every process and every connection
+      const text = (await cli(['report', d1, '--format', 'text'])).stdout;
+      for (const p of inspect.processes) assert.match(text, new RegExp(`^ +${p.pid} `, 'm'));
+      for (const c of json.connections) assert.ok(text.includes(c.label), `text has ${c.label}`);
       await page.screenshot({ path: join(ARTIFACTS, 'tree.png'), fullPage: true });
       copyFileSync(out, join(ARTIFACTS, 'tree.html'));
       const dark = await openReport(browser!, out, true);
