@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CryoError } from '../errors.js';
 import { isArchiveFile, openArchive } from './source-archive.js';
+import { isContainerTar, openContainerTar } from './source-container-tar.js';
 import { openDir } from './source-dir.js';
 import { openOci, type OciInput } from './source-oci.js';
 import type { OpenedCheckpoint, OpenOptions } from './source.js';
@@ -29,9 +30,10 @@ export async function openCheckpoint(input: CheckpointInput, opts: OpenOptions =
     throw new CryoError('NOT_FOUND', `no such checkpoint: ${input}`, { hint: 'pass a checkpoint directory written by cryo dump -D, or an archive written by cryo dump -o' });
   }
   if (st.isDirectory()) return openDir(input);
+  if (!isArchiveFile(input) && (await isContainerTar(input))) return openContainerTar(input, opts);
   if (!isArchiveFile(input)) {
     throw new CryoError('BAD_ARCHIVE', `${input} is neither a checkpoint directory nor a cryo archive`, {
-      hint: 'pass a directory written by cryo dump -D, or an archive written by cryo dump -o',
+      hint: 'pass a directory written by cryo dump -D, an archive written by cryo dump -o, or a podman/CRI-O checkpoint tar',
     });
   }
   return openArchive({ path: input }, opts);

@@ -1,5 +1,6 @@
 // inspectCheckpoint: one data model of a checkpoint (processes, files, memory, mounts), plain data
 // that the CLI renders as a tree or as JSON.
+import { readContainerInfo, type ContainerInfo } from '../checkpoint/container-info.js';
 import { AddressSpace } from './address-space.js';
 import { taskId } from './explore.js';
 import { FD_TYPES, FileTable, type SocketInfo } from './files.js';
@@ -21,6 +22,8 @@ export interface CheckpointModel {
   parent?: string;
   processes: ProcessModel[];
   mounts?: MountModel[];
+  /** a container checkpoint's container (config.dump, spec.dump) */
+  container?: ContainerInfo;
 }
 
 export interface Credentials {
@@ -158,6 +161,8 @@ export function inspectCheckpoint(dirOrImages: string | ImageDir, opts: InspectO
   if (img.has('parent')) model.parent = img.parent()?.dir;
   const mounts = readMounts(img);
   if (mounts.length) model.mounts = mounts;
+  const container = readContainerInfo(img.dir);
+  if (container) model.container = container;
   return model;
 }
 

@@ -1,6 +1,6 @@
 // Verification of a checkpoint without restoring it: an archive is read completely (every record
 // and sha256); a directory is checked complete by CRIU's rules and against its cryo.json.
-import { lstatSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CryoError } from '../errors.js';
 import { verifyArchive, type ArchiveInput } from '../checkpoint/archive-read.js';
@@ -9,6 +9,7 @@ import { readMeta } from '../checkpoint/meta-file.js';
 import type { CheckpointMeta } from '../checkpoint/meta.js';
 import { openDir } from '../checkpoint/source-dir.js';
 import { isArchiveFile } from '../checkpoint/source-archive.js';
+import { isContainerTar, openContainerTar } from '../checkpoint/source-container-tar.js';
 
 export type VerifyResult = {
   ok: true;
@@ -25,6 +26,8 @@ export async function verify(input: string | { stream: ArchiveInput; name?: stri
     const name = typeof input === 'string' ? input : input.name ?? '-';
     return { ok: true, meta: r.meta, files: r.files, imageBytes: r.imageBytes, archive: name, bytes: r.bytes };
   }
+  // a container checkpoint tar is read through completely, then checked as a directory
+  if (await isContainerTar(input)) return verifyContainerTar(input, opts);
   const opened = openDir(input);
   assertComplete(opened.dir);
   const meta = readMeta(opened.dir);
@@ -49,4 +52,16 @@ export async function verify(input: string | { stream: ArchiveInput; name?: stri
     }
   }
   return { ok: true, meta: meta ?? null, files, imageBytes: bytes, dir: opened.dir };
+}
+
+async function verifyContainerTar(input: string, opts: { signal?: AbortSignal }): Promise<VerifyResult> {
+  const opened = await openContainerTar(input, opts);
+  try {
+    assertComplete(opened.dir);
+    const images = readdirSync(opened.dir).filter((n) => n.endsWith('.img') || n.startsWith('pages-'));
+    const imageBytes = images.reduce((n, f) => n + lstatSync(join(opened.dir, f)).size, 0);
+    return { ok: true, meta: null, files: images.length, imageBytes, archive: opened.path, bytes: opened.bytes ?? 0 };
+  } finally {
+    await opened.close();
+  }
 }

@@ -94,6 +94,14 @@ const mref = { start: '0x1000', end: '0x2000', prot: 'rw-', name: '[heap]' };
 const issue = { pid: 1234, fd: 3, kind: 'tcp-established', message: 'an established TCP connection' };
 
 const lsRow = { name: 'job-20261201T204136069Z.ckpt', path: '/abs/jobs/job-20261201T204136069Z.ckpt', createdAt: '2026-12-01T20:41:36.069Z', bytes: 102650, imageBytes: 521598, command: ['/tmp/count.sh', '60'], frozenMs: 10.8, complete: true, verifiable: true, problem: null };
+const report = {
+  format: 'cryo-report', version: 1, checkpoint: '/abs/ckpt', createdAt: '2026-01-01T00:00:00.000Z', criu: '4.2.1', host: 'box',
+  inspect: { dir: '/abs/ckpt', imageVersion: 2, processes: [proc] }, stats: { dump: dumpStats },
+  connections: [{ id: 'pipe-7', kind: 'pipe', label: 'pipe[7]', ends: [{ pid: 1, fd: 3 }, { pid: 2, fd: 4 }] }, { id: 'tcp-a-b', kind: 'tcp', label: 'tcp a ↔ b', ends: [{ pid: 1, fd: 5 }, { external: 'ext1' }] }],
+  external: [{ id: 'ext1', kind: 'tcp', label: 'tcp 10.0.0.1:80' }],
+  memory: [{ pid: 1, kinds: [{ kind: 'heap', mappings: 1, mappedBytes: 135168, dumpedBytes: 8192 }] }],
+  files: [{ path: '/usr/bin/bash', uses: [{ pid: 1, as: 'exe' }, { pid: 1, as: 'map', mappings: 5 }] }],
+};
 
 const good: Array<[string, unknown]> = [
   ['dump', dumpDir],
@@ -123,6 +131,11 @@ const good: Array<[string, unknown]> = [
     pid: 1, comm: 'bash', tidsAdded: [5], tidsGone: [], filesOpened: [{ fd: 4, type: 'REG', description: '/tmp/x', socket: false }], filesClosed: [],
     mappingsAdded: [mref], mappingsGone: [], mappingsChanged: [{ before: mref, after: { ...mref, end: '0x3000' } }],
     memory: [{ mapping: mref, changedPages: 1, changedBytes: 4096, pages: ['0x1000'] }], changedPages: 1, changedBytes: 4096 }] }],
+  ['inspect', { dir: '/abs/ckpt', processes: [proc], container: { engine: 'podman', name: 'web', image: 'quay.io/x/web:1', runtime: 'crun', compression: 'zstd', artifacts: [{ name: 'rootfs-diff.tar', bytes: 10240 }] } }],
+  ['report', report],
+  ['report', { ...report, against: '/abs/a', diff: { a: '/abs/a', b: '/abs/ckpt', processesAdded: [], processesGone: [], same: false, processes: [{ pid: 1, comm: 'bash', tidsAdded: [], tidsGone: [], filesOpened: [], filesClosed: [],
+    mappingsAdded: [], mappingsGone: [], mappingsChanged: [], memory: [{ mapping: mref, changedPages: 1, changedBytes: 4096, pages: ['0x1000'] }], changedPages: 1, changedBytes: 4096 }] },
+    heat: [{ pid: 1, start: '0x1000', end: '0x2000', name: '[heap]', pages: 1, changedPages: 1, cells: [1] }] }],
   ['mem', { count: 1, matches: [{ pid: 1, address: '0x1869', length: 5, offset: 9, mapping: mref, match: 'sleep', context: { start: '0x1859', hex: '00ff', text: '..' } }] }],
   ['mem', { count: 0, matches: [] }],
   ['mem', { pid: 1, start: '0x1859', length: 64, file: 'out.bin', notDumped: [{ start: '0x2000', end: '0x3000' }] }],
@@ -169,6 +182,10 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['inspect', { dir: '/abs', processes: [{ ...proc, tasks: undefined }] }, '/processes/0', /"tasks"/],
   ['inspect', { dir: '/abs', processes: [{ ...proc, namespaces: { pidns: 1 } }] }, '/processes/0/namespaces', /"pidns"/],
   ['inspect', { dir: '/abs', processes: [{ ...proc, mappings: [{ ...proc.mappings[0], prot: 'rwx!' }] }] }, '/processes/0/mappings/0/prot', /pattern/],
+  ['report', { ...report, stats: undefined }, '(top level)', /required property "stats"/],
+  ['report', { ...report, connections: [{ id: 'x', kind: 'carrier-pigeon', label: 'x', ends: [{ pid: 1 }] }] }, '/connections/0/kind', /one of/],
+  ['report', { ...report, inspect: { ...report.inspect, processes: [{ ...proc, tasks: undefined }] } }, '/inspect/processes/0', /"tasks"/],
+  ['inspect', { dir: '/abs', processes: [proc], container: { name: 'web', compression: 'rar' } }, '/container/compression', /one of/],
   ['stats', {}, '(top level)', /fewer than 1/],
   ['stats', { dump: { ...dumpStats, frozen_time: -1 } }, '/dump/frozen_time', />= 0/],
   ['diff', { a: '/a', b: '/b', processesAdded: [], processesGone: [], same: false, processes: [{ pid: 1, comm: 'x', threadsAdded: [], threadsGone: [], filesOpened: [], filesClosed: [],

@@ -23,6 +23,7 @@ export const commandLoaders: Record<string, Loader> = {
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
   receive: () => import('./receive.js'),
+  report: () => import('./report.js'),
   restore: () => import('./restore.js'),
   resume: () => import('./resume.js'),
   run: () => import('./run.js'),

@@ -66,6 +66,8 @@ export function renderInspect(m: CheckpointModel, o: InspectRenderOptions): stri
   const roots = m.processes.filter((p) => !byPid.has(p.ppid));
   const out: string[] = [];
   out.push(`${o.paint('1', 'checkpoint', o.color)} ${esc(m.dir)}  (${m.processes.length} process${m.processes.length === 1 ? '' : 'es'}${m.imageVersion !== undefined ? `, image v${m.imageVersion}` : ''}${m.parent ? `, parent ${m.parent}` : ''})`);
+  const c = m.container;
+  if (c) out.push(`${o.paint('1', 'container', o.color)} ${esc(c.name ?? '?')}  image ${esc(c.image ?? '?')}  runtime ${esc(c.runtime ?? '?')}${c.engine ? `  engine ${c.engine}` : ''}${c.pod ? `  pod ${esc(c.namespace ? `${c.namespace}/` : '')}${esc(c.pod)}` : ''}`);
   out.push(...renderTree(roots.map((r) => processNode(r, byPid, o))));
   if (m.mounts?.length) {
     out.push(o.paint('1', 'mounts', o.color));

@@ -50,7 +50,8 @@ export function humanMicros(us: number | bigint): string {
 }
 
 function trim(v: number): string {
-  return (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)).replace(/\.?0+$/, '');
+  // only zeros after the point go: 200 stays 200
+  return (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
 }
 
 /** 1234567 -> "1,234,567" */
