@@ -3,7 +3,7 @@
 // decoding (image.ts) and streaming (image-stream.ts) alike.
 import { basename } from 'node:path';
 import { CryoError } from '../errors.js';
-import type { DecodeOptions } from './image.js';
+import type { DecodeOptions, Request } from './types.js';
 import { checkSelection, compileSelection, leanDecoderOf, type FieldSelection } from './lean.js';
 import { CRTOOLS_IMAGES_V1_1, IMG_COMMON, IMG_SERVICE, MAGICS_BY_VALUE, isRawImageName, type MagicInfo } from './magic.js';
 import { PAYLOADS, type PayloadInput } from './payloads.js';
@@ -44,7 +44,7 @@ function entryTypes(info: MagicInfo): MessageType[] {
 const DEFAULTS = { maxEntrySize: 64 << 20, maxPayloadSize: 1 << 30 };
 
 /** Ask the driver for exactly n bytes (fewer only at end of input); 'rest' asks for everything left. */
-export type Request = { t: 'read'; n: number } | { t: 'rest' } | { t: 'entry'; entry: Entry } | { t: 'head'; magic: string; secondary: number | null };
+export type { Request } from './types.js';
 type Parser = Generator<Request, void, Uint8Array>;
 
 export class Framer implements PayloadInput {

@@ -1,6 +1,6 @@
 // The raw payloads that follow an entry in some images, one handler per kind (as pycriu has them): how
 // to read it, write it, render it as crit's JSON, parse it back, and the size `show --nopl` reports.
-import type { Request } from './framing.js';
+import type { Request } from './types.js';
 import type { ExtraKind } from './magic.js';
 import type { J } from './py-json.js';
 import { messageType, type MessageType } from './schema.js';
