@@ -14,6 +14,7 @@ import { firstErrors, logMessage } from '../criu/log.js';
 import { checkCriu } from '../criu/rpc/one-shot.js';
 import { readImage } from '../images/read-image.js';
 import { readProcess } from '../kernel/process.js';
+import { missingCpuFeatures } from './cpu-features.js';
 import { checkFiles, filesRefused, placeFiles, type FileProblem, type PlacedFiles, type PortableRestoreOptions } from './portable.js';
 
 export type CheckArea = 'arch' | 'criu' | 'cpu' | 'kernel' | 'files' | 'users' | 'ports' | 'pids';
@@ -180,10 +181,11 @@ export async function checkTarget(opened: OpenedCheckpoint, opts: TargetCheckOpt
     const why = await checkCpuinfo(criu, opened.dir);
     if (why) {
       report.cpu = 'incompatible';
-      const missing = meta?.host.cpuFlags ? missingFlags(meta.host.cpuFlags) : [];
+      const named = await missingCpuFeatures(criu, opened.dir);
+      const missing = named.length ? named : meta?.host.cpuFlags ? missingFlags(meta.host.cpuFlags) : [];
       blockers.push({
         area: 'cpu',
-        message: `this CPU lacks features the checkpoint's code may use (CRIU's cpuinfo check: ${why})${missing.length ? `; flags of the dump's CPU missing here: ${missing.slice(0, 12).join(' ')}` : ''}`,
+        message: `this CPU lacks ${missing.length ? missing.slice(0, 12).join(' ') : 'features'} that the checkpoint's CPU had (CRIU's cpuinfo check: ${why})`,
         fix: 'restore on a machine with the same CPU features, or dump with --cpu-cap none (the tree may then crash on a missing instruction)',
       });
     } else report.cpu = meta && meta.host.cpu === os.cpus()[0]?.model ? 'same' : 'compatible';
