@@ -17,10 +17,10 @@ import { readProcess } from '../kernel/process.js';
 import { missingCpuFeatures } from './cpu-features.js';
 import { checkFiles, filesRefused, placeFiles, type FileProblem, type PlacedFiles, type PortableRestoreOptions } from './portable.js';
 
-export type CheckArea = 'arch' | 'criu' | 'cpu' | 'kernel' | 'files' | 'users' | 'ports' | 'pids';
+type CheckArea = 'arch' | 'criu' | 'cpu' | 'kernel' | 'files' | 'users' | 'ports' | 'pids';
 
 /** One thing in the way of the restore (a blocker) or worth knowing (a finding). */
-export interface TargetIssue {
+interface TargetIssue {
   area: CheckArea;
   /** one line: what is wrong here */
   message: string;
