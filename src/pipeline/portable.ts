@@ -126,6 +126,8 @@ export function captureFiles(pids: number[], imagesDir: string, opts: PortableDu
       const kind = u?.kind ?? explicit.get(path)!;
       const isSystem = system.isSystem(path);
       const excluded = excludes.some((x) => isUnder(path, x));
+      // an excluded path the tree does not use is no dependency at all
+      if (excluded && !u) continue;
       const included = !excluded && (explicit.has(path) || (Boolean(opts.portable) && !isSystem && u !== undefined));
       const dep: CheckpointDependency = {
         path, kind, uses: u ? [...u.uses].sort() : [], size: 0, mtimeMs: 0, mode: 0, uid: 0, gid: 0,
