@@ -6,6 +6,8 @@ import { join } from 'node:path';
 
 /** Directories whose contents the distribution installs and owns. */
 const SYSTEM_PREFIXES = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/boot', '/proc', '/sys', '/nix/store'];
+/** Directories Debian packages never ship files in (FHS: users', temporary and runtime data). */
+const NEVER_PACKAGED = ['/tmp', '/var/tmp', '/home', '/root', '/run', '/dev/shm', '/srv', '/mnt', '/media'];
 
 const DPKG_INFO = '/var/lib/dpkg/info';
 
@@ -14,35 +16,31 @@ export function isUnder(path: string, prefix: string): boolean {
   return prefix === '/' || path === prefix || path.startsWith(`${prefix}/`);
 }
 
-/** The system rule, with the dpkg file lists read once (lazily: only for a path outside the prefixes). */
-export class SystemFiles {
-  private owned: Set<string> | undefined;
-
-  constructor(private readonly dpkgInfo = DPKG_INFO) {}
-
-  /** Every path the installed Debian packages list (empty when there is no dpkg database). */
-  private packageFiles(): Set<string> {
-    if (this.owned) return this.owned;
-    const owned = new Set<string>();
-    let names: string[] = [];
+/** The system rule over a batch of paths: dpkg's lists are scanned once, and only for paths the prefixes do not decide. */
+export function systemPaths(paths: Iterable<string>, dpkgInfo = DPKG_INFO): Set<string> {
+  const out = new Set<string>();
+  const ask: string[] = [];
+  for (const p of paths) {
+    if (SYSTEM_PREFIXES.some((x) => isUnder(p, x))) out.add(p);
+    else if (!NEVER_PACKAGED.some((x) => isUnder(p, x))) ask.push(p);
+  }
+  if (!ask.length) return out;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dpkgInfo).filter((n) => n.endsWith('.list'));
+  } catch {
+    // not a Debian system: the prefixes alone decide
+  }
+  // a list is one path per line: search each for "\nPATH\n" rather than splitting 30 MB into lines
+  const needles = ask.map((p) => ({ p, b: Buffer.from(`\n${p}\n`) }));
+  for (const n of names) {
+    let text: Buffer;
     try {
-      names = readdirSync(this.dpkgInfo).filter((n) => n.endsWith('.list'));
+      text = Buffer.concat([Buffer.from('\n'), readFileSync(join(dpkgInfo, n)), Buffer.from('\n')]);
     } catch {
-      // not a Debian system: the prefixes alone decide
+      continue; // a list that vanished mid-read: its package is being removed
     }
-    for (const n of names) {
-      try {
-        for (const line of readFileSync(join(this.dpkgInfo, n), 'utf8').split('\n')) if (line.startsWith('/')) owned.add(line);
-      } catch {
-        // a list that vanished mid-read: its package is being removed
-      }
-    }
-    this.owned = owned;
-    return owned;
+    for (const { p, b } of needles) if (!out.has(p) && text.includes(b)) out.add(p);
   }
-
-  isSystem(path: string): boolean {
-    if (SYSTEM_PREFIXES.some((p) => isUnder(path, p))) return true;
-    return this.packageFiles().has(path);
-  }
+  return out;
 }

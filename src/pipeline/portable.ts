@@ -12,7 +12,7 @@ import { CryoError } from '../errors.js';
 import { BundleWriter, copyBundleEntry, FILES_BUNDLE, readBundle, type BundleEntry } from '../checkpoint/files-bundle.js';
 import { compareDependency, hashFd, openRegular } from '../checkpoint/files-deps.js';
 import { readBuildId } from '../checkpoint/files-elf.js';
-import { isUnder, SystemFiles } from '../checkpoint/files-system.js';
+import { isUnder, systemPaths } from '../checkpoint/files-system.js';
 import type { CheckpointDependency, CheckpointMeta } from '../checkpoint/meta.js';
 import { callCriu } from '../criu/call.js';
 import type { CriuBinary } from '../criu/find.js';
@@ -115,8 +115,8 @@ export function captureFiles(pids: number[], imagesDir: string, opts: PortableDu
   const excludes = (opts.exclude ?? []).map((p) => resolve(p));
   const explicit = new Map<string, 'file' | 'dir'>();
   for (const p of opts.include ?? []) walkInclude(resolve(p), explicit);
-  const system = new SystemFiles();
   const paths = [...new Set([...uses.keys(), ...explicit.keys()])].filter((p) => !isUnder(p, imagesDir)).sort();
+  const system = systemPaths(paths);
 
   const deps: CheckpointDependency[] = [];
   const carry: Array<{ dep: CheckpointDependency; st: Stats; fd?: number }> = [];
@@ -124,7 +124,7 @@ export function captureFiles(pids: number[], imagesDir: string, opts: PortableDu
     for (const path of paths) {
       const u = uses.get(path);
       const kind = u?.kind ?? explicit.get(path)!;
-      const isSystem = system.isSystem(path);
+      const isSystem = system.has(path);
       const excluded = excludes.some((x) => isUnder(path, x));
       // an excluded path the tree does not use is no dependency at all
       if (excluded && !u) continue;

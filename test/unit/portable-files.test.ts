@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { BundleWriter, FILES_BUNDLE, readBundle } from '../../src/checkpoint/files-bundle.js';
 import { hashFd } from '../../src/checkpoint/files-deps.js';
 import { readBuildId } from '../../src/checkpoint/files-elf.js';
-import { SystemFiles } from '../../src/checkpoint/files-system.js';
+import { systemPaths } from '../../src/checkpoint/files-system.js';
 import type { CheckpointDependency, CheckpointMeta } from '../../src/checkpoint/meta.js';
 import { checkMeta } from '../../src/checkpoint/meta-file.js';
 import { checkFiles, placeFiles } from '../../src/pipeline/portable.js';
@@ -99,14 +99,10 @@ test('the ELF build-id matches readelf', (t) => {
 
 test('the system rule: prefixes, dpkg-owned paths, and nothing else', (t) => {
   const d = temp(t);
-  writeFileSync(join(d, 'pkg.list'), '/.\n/opt/vendor\n/opt/vendor/tool\n');
-  const sys = new SystemFiles(d);
-  assert.equal(sys.isSystem('/usr/lib/x86_64-linux-gnu/libc.so.6'), true);
-  assert.equal(sys.isSystem('/etc/localtime'), true);
-  assert.equal(sys.isSystem('/opt/vendor/tool'), true);
-  assert.equal(sys.isSystem('/opt/vendor/tool.log'), false);
-  assert.equal(sys.isSystem('/usrdata/x'), false);
-  assert.equal(sys.isSystem('/tmp/proj/app.db'), false);
+  writeFileSync(join(d, 'pkg.list'), '/.\n/opt/vendor\n/opt/vendor/tool\n/tmp/never\n');
+  const paths = ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/etc/localtime', '/opt/vendor/tool', '/opt/vendor/tool.log', '/opt/vendor/to', '/usrdata/x', '/tmp/proj/app.db', '/tmp/never'];
+  assert.deepEqual([...systemPaths(paths, d)].sort(), ['/etc/localtime', '/opt/vendor/tool', '/usr/lib/x86_64-linux-gnu/libc.so.6']);
+  assert.deepEqual([...systemPaths(['/opt/vendor/tool'], join(d, 'none'))], [], 'no dpkg database: the prefixes alone decide');
 });
 
 test('restore-side files: carried ones are put back with mode and mtime; missing or changed uncarried ones are named', (t) => {
