@@ -177,6 +177,10 @@ export async function checkTarget(opened: OpenedCheckpoint, opts: TargetCheckOpt
     }
   }
 
+  // features the images need of the kernel beyond `criu check`: a time namespace
+  if (readdirSync(opened.dir).some((n) => /^timens-\d+\.img$/.test(n)) && !existsSync('/proc/self/ns/time')) {
+    blockers.push({ area: 'kernel', message: 'the images hold a time namespace and this kernel has none (CONFIG_TIME_NS)', fix: 'restore on a kernel with time namespaces (5.6 or newer, CONFIG_TIME_NS=y)' });
+  }
   if (criu && existsSync(join(opened.dir, 'cpuinfo.img'))) {
     const why = await checkCpuinfo(criu, opened.dir);
     if (why) {
