@@ -84,6 +84,7 @@ export function checkMeta(v: unknown, where: string): CheckpointMeta {
     const c = v.compression;
     if (!isObj(c) || c.algorithm !== 'zstd' || !isInt(c.level)) throw bad(where, 'unknown compression');
   }
+  if (v.dependencies !== undefined) checkDependencies(v.dependencies, where);
   if (!Array.isArray(v.files)) throw bad(where, 'no file list');
   const seen = new Set<string>();
   let total = 0;
@@ -98,6 +99,32 @@ export function checkMeta(v: unknown, where: string): CheckpointMeta {
   }
   if (!isCount(v.totalBytes) || v.totalBytes !== total) throw bad(where, 'totalBytes does not match the file list');
   return v as unknown as CheckpointMeta;
+}
+
+/** An absolute, normalized path: no empty, `.` or `..` components, no NUL. */
+export function isCleanAbsolutePath(p: unknown): p is string {
+  if (typeof p !== 'string' || !p.startsWith('/') || p.includes('\0') || p.length > 4096) return false;
+  if (p === '/') return true;
+  return p.slice(1).split('/').every((c) => c !== '' && c !== '.' && c !== '..');
+}
+
+const USES = new Set(['fd', 'map', 'exe', 'cwd', 'root']);
+
+/** The dependency list: each entry's path safe to place files at, every field of its type. */
+function checkDependencies(deps: unknown, where: string): void {
+  if (!Array.isArray(deps)) throw bad(where, 'dependencies is not a list');
+  const seen = new Set<string>();
+  for (const d of deps as unknown[]) {
+    if (!isObj(d) || !isCleanAbsolutePath(d.path)) throw bad(where, `a dependency has an unsafe path: ${JSON.stringify(isObj(d) ? d.path : d)}`);
+    if (seen.has(d.path)) throw bad(where, `dependency ${d.path} is listed twice`);
+    seen.add(d.path);
+    const ok = (d.kind === 'file' || d.kind === 'dir') && Array.isArray(d.uses) && d.uses.every((u) => USES.has(u as string))
+      && isCount(d.size) && typeof d.mtimeMs === 'number' && isCount(d.mode) && isCount(d.uid) && isCount(d.gid)
+      && typeof d.writable === 'boolean' && typeof d.system === 'boolean' && typeof d.included === 'boolean'
+      && (d.sha256 === undefined || (typeof d.sha256 === 'string' && /^[0-9a-f]{64}$/.test(d.sha256)))
+      && (d.buildId === undefined || (typeof d.buildId === 'string' && /^[0-9a-f]{2,128}$/.test(d.buildId)));
+    if (!ok) throw bad(where, `dependency ${d.path} is malformed`);
+  }
 }
 
 /** cryo.json of a checkpoint directory, or undefined for a bare CRIU dump (no cryo.json). */

@@ -46,6 +46,32 @@ export interface CheckpointFile {
   sha256?: string;
 }
 
+/** One file or directory the tree depends on (open, mapped, its executable, cwd or root), seen while it was stopped. */
+export interface CheckpointDependency {
+  /** absolute path as the tree sees it */
+  path: string;
+  kind: 'file' | 'dir';
+  /** why the tree needs it: an open fd, a file-backed mapping, the executable, the cwd or the root */
+  uses: Array<'fd' | 'map' | 'exe' | 'cwd' | 'root'>;
+  size: number;
+  /** ms since the epoch */
+  mtimeMs: number;
+  /** permission bits (st_mode & 0o7777) */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** hex sha256 of the contents (files; omitted for system ELF files, which carry buildId) */
+  sha256?: string;
+  /** hex ELF build-id (NT_GNU_BUILD_ID), for executables and shared libraries */
+  buildId?: string;
+  /** some process had it open for writing or mapped it shared-writable: it may change after the dump */
+  writable: boolean;
+  /** part of the installed system (docs/portable.md: system prefixes or owned by a Debian package) */
+  system: boolean;
+  /** its contents travel in the checkpoint (cryo-files.tar) */
+  included: boolean;
+}
+
 export interface CheckpointMeta {
   format: 'cryo-checkpoint';
   version: 2;
@@ -76,6 +102,8 @@ export interface CheckpointMeta {
   stats?: DumpStats;
   /** archives only: how the body is compressed */
   compression?: { algorithm: 'zstd'; level: number };
+  /** every file the tree depends on, included or not (absent in checkpoints of older cryo versions) */
+  dependencies?: CheckpointDependency[];
   /** the image files, sorted by name (cryo.json itself excluded) */
   files: CheckpointFile[];
   /** sum of files[].size */

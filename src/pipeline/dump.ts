@@ -24,6 +24,7 @@ import {
   type DumpTarget,
 } from '../kernel/process.js';
 import { dumpRequestOptions, recordedOptions, type CriuDumpOptions } from './criu-options.js';
+import { captureFiles, checkPortableOptions, recordCpuinfo, type PortableDumpOptions } from './portable.js';
 import { elapsedMs } from './time.js';
 
 /** Where a dump goes: a directory path, or an explicit sink. */
@@ -35,7 +36,7 @@ export type DumpDestination =
   | ({ oci: string } & OciSinkOptions)
   | CheckpointSink;
 
-export interface DumpOptions extends CriuDumpOptions {
+export interface DumpOptions extends CriuDumpOptions, PortableDumpOptions {
   /** the criu binary; default: findCriu() ($CRYO_CRIU, PATH, then the one `cryo setup` provisioned) */
   criu?: string;
   /** --leave-running: the tree keeps running after the dump; default false (the tree ends) */
@@ -135,6 +136,7 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   // validates every option before the tree is touched
   const criuOpts = dumpRequestOptions(opts, netns);
   const criu = findCriu({ criu: opts.criu });
+  checkPortableOptions(opts);
   const sink = sinkFor(to, opts);
   if (opts.signal?.aborted) throw interrupted(false);
   const { imagesDir } = await sink.prepare(treeMemoryBytes(target.rootPid));
@@ -144,6 +146,7 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   const logName = opts.logFile ?? 'dump.log';
   const t1 = performance.now();
   try {
+    await recordCpuinfo(criu, imagesDir);
     await callCriu(criu, {
       type: 'DUMP',
       opts: {
@@ -172,6 +175,7 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   try {
     if (opts.signal?.aborted) throw interrupted(true);
     const stats = readStats(workDir).dump;
+    const dependencies = captureFiles(pids, imagesDir, opts);
     const files = await listImages(imagesDir, { hash: sink.wantsHashes, signal: opts.signal });
     meta = {
       format: 'cryo-checkpoint',
@@ -191,6 +195,7 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
       restoreOptions: recordedOptions(opts).restore,
       dumpOptions: recordedOptions(opts).dump,
       ...(stats ? { stats } : {}),
+      dependencies,
       ...(sink.kind === 'dir' ? {} : { compression: { algorithm: 'zstd' as const, level: opts.level ?? 3 } }),
       files,
       totalBytes: files.reduce((s, f) => s + f.size, 0),

@@ -17,10 +17,12 @@ import { findCriu } from '../criu/find.js';
 import { findInNamespace, readProcess } from '../kernel/process.js';
 import { childPids } from '../kernel/run.js';
 import { restoreRequestOptions, type CriuRestoreOptions } from './criu-options.js';
+import { prepareTarget } from './portable-check.js';
+import type { PortableRestoreOptions } from './portable.js';
 import { elapsedMs } from './time.js';
 import { tmpdir } from 'node:os';
 
-export interface RestoreOptions extends CriuRestoreOptions {
+export interface RestoreOptions extends CriuRestoreOptions, PortableRestoreOptions {
   /** the criu binary; default: findCriu() ($CRYO_CRIU, PATH, then the one `cryo setup` provisioned) */
   criu?: string;
   /** for trees restored with their original pids: how long to wait for zombies holding them, ms; default 5000 */
@@ -96,7 +98,7 @@ function regularBytes(dir: string): number {
 /** Restores a checkpoint (a directory path or archive file, told apart by content, or an explicit source), detached. */
 export async function restore(from: CheckpointInput, opts: RestoreOptions = {}): Promise<RestoreResult> {
   const t0 = performance.now();
-  const { signal, onProgress, hooks, pidWaitMs, ...criuGiven } = opts;
+  const { signal, onProgress, hooks, pidWaitMs, overwriteFiles, onFilesPlaced, ...criuGiven } = opts;
   restoreRequestOptions(criuGiven); // validates the caller's options before anything is read
   const criu = findCriu({ criu: opts.criu });
   if (opts.pidfile) checkPidfile(opts.pidfile);
@@ -107,6 +109,8 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
     const { tree, zombies } = assertComplete(opened.dir);
     const meta = opened.meta;
     if (signal?.aborted) throw new CryoError('FAILED', 'interrupted before the restore', { hint: 'nothing was restored' });
+    // the target checked and the carried files put back, before CRIU runs (docs/portable.md)
+    await prepareTarget(opened, { criu: opts.criu, overwriteFiles, onFilesPlaced });
     const merged = { ...(meta?.restoreOptions ?? {}), ...given(criuGiven) } as CriuRestoreOptions;
     // a root with pid 1 is a PID namespace's init: CRIU recreates the namespace, nothing can collide
     if (!meta?.tree.pidns && tree[0]!.pid !== 1) await waitForPids(restoredPids(tree, zombies), pidWaitMs ?? 5000);

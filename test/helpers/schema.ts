@@ -164,6 +164,7 @@ export function schemaForCall(argv: string[], status: number | null, stdout: str
       // not JSON: the command's schema reports it
     }
   }
+  if (command === 'check' && (args.includes('-i') || args.includes('--input') || args.some((a) => a.startsWith('--input=')))) return 'check-input';
   if (command === 'check') return args.includes('--pid') || args.some((a) => a.startsWith('--pid=')) ? 'check-pid' : 'check';
   if (command === 'mem') return optionValue(args, '--dump') !== undefined ? 'mem#/$defs/dump' : 'mem#/$defs/search';
   return loadSchemas().ids.has(command) ? command : undefined;

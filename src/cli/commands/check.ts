@@ -7,9 +7,16 @@ export function register(program: Command): void {
     .command('check')
     .description('check this machine for checkpoint/restore (exit 0 ready, 3 not), or with --pid whether a live tree can be dumped (exit 0 as it is, 5 with the options printed, 6 blocked, 1 no such process)')
     .option('--pid <pid>', 'check the live process tree rooted at PID instead (what a dump would need)')
+    .option('-i, --input <checkpoint>', 'check whether this checkpoint (archive or directory) can be restored here, without restoring it (exit 0 yes, 1 with each blocker and its fix)')
     .option('--json', 'print one JSON object on stdout')
-    .action(async (opts: { pid?: string; json?: boolean }) => {
+    .action(async (opts: { pid?: string; input?: string; json?: boolean }) => {
       const criu = program.opts().criu as string | undefined;
+      if (opts.input !== undefined) {
+        if (opts.pid !== undefined) throw usageError('--pid and -i exclude each other', 'cryo check -i app.ckpt');
+        const { checkInputAction } = await import('../check-input.js');
+        await checkInputAction(opts.input, { json: Boolean(opts.json), criu });
+        return;
+      }
       if (opts.pid !== undefined) {
         if (!/^[1-9]\d*$/.test(opts.pid)) throw usageError(`expected a positive integer pid, got '${opts.pid}'`, 'for example: cryo check --pid 1234');
         // loaded only when asked for: it pulls in koffi

@@ -15,7 +15,12 @@ interface DumpCliOptions extends RegistryCliOptions {
   json?: boolean;
   force?: boolean;
   forceNonCheckpoint?: boolean;
+  include?: string[];
+  exclude?: string[];
+  portable?: boolean;
 }
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function register(program: Command): void {
   const cmd = program
@@ -30,7 +35,10 @@ export function register(program: Command): void {
     .option('--level <n>', 'archives: zstd compression level 1-19 (default 3)')
     .option('--json', 'print the result as one JSON object (schemas/dump.schema.json)')
     .option('--force', 'replace a checkpoint already in DIR, or an existing archive FILE')
-    .option('--force-non-checkpoint', 'with --force: also replace a directory that holds other files than a checkpoint');
+    .option('--force-non-checkpoint', 'with --force: also replace a directory that holds other files than a checkpoint')
+    .option('--include <path>', 'carry this file or directory (recursively: contents, mode, owner, mtime) in the checkpoint; repeatable (docs/portable.md)', collect)
+    .option('--portable', 'carry every file the tree has open, mapped, or as cwd/root, except those of the installed system (docs/portable.md)')
+    .option('--exclude <path>', 'never carry this file, nor anything under this directory (wins over --include and --portable); repeatable', collect);
   addCriuOptions(cmd, 'dump');
   addRegistryOptions(addKeyOptions(cmd, { encrypt: true }));
   cmd.action(async (pidArg: string, o: DumpCliOptions) => {
@@ -56,6 +64,9 @@ export function register(program: Command): void {
       force: o.force,
       forceNonCheckpoint: o.forceNonCheckpoint,
       level,
+      include: o.include,
+      exclude: o.exclude,
+      portable: o.portable,
     };
     const secret = await secretFromCli(o, true);
     if (secret && o.output === undefined) throw usageError('--encrypt goes with -o FILE or -o oci://REF, not -D DIR', `cryo dump ${pid} -o app.ckpt --encrypt --key-file key`);

@@ -1,7 +1,8 @@
 // cryo restore -D DIR | -i FILE | -i -: one pipeline, one result shape, whatever the source.
 import type { Command } from 'commander';
 import { addCriuOptions, criuOptionsFromCli } from '../criu-options.js';
-import { usageError } from '../../errors.js';
+import { isCryoError, usageError } from '../../errors.js';
+import { escapeText } from '../render/escape.js';
 import { printJson } from '../output.js';
 import { addKeyOptions, addRegistryOptions, decryptedInput, registryFromCli, secretFromCli, type RegistryCliOptions } from '../registry-options.js';
 
@@ -13,10 +14,11 @@ export function register(program: Command): void {
     .option('-i, --input <file>', 'an archive written by `cryo dump -o` (- for stdin, oci://HOST/REPO:TAG from a registry)')
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4)")
     .option('--pid-wait <ms>', 'for trees that need their original pids: how long to wait for zombies holding them (default: 5000)')
-    .option('--json', 'print the result as one JSON object (schemas/restore.schema.json)');
+    .option('--json', 'print the result as one JSON object (schemas/restore.schema.json)')
+    .option('--overwrite-files', 'replace files that exist here and differ from the copies the checkpoint carries (each is named)');
   addCriuOptions(cmd, 'restore');
   addRegistryOptions(addKeyOptions(cmd, { encrypt: false }));
-  cmd.action(async (o: RegistryCliOptions & { imagesDir?: string; input?: string; pidWait?: string; json?: boolean }) => {
+  cmd.action(async (o: RegistryCliOptions & { imagesDir?: string; input?: string; pidWait?: string; json?: boolean; overwriteFiles?: boolean }) => {
     if (o.imagesDir === undefined && o.input === undefined) throw usageError('missing -D DIR or -i FILE: the checkpoint to restore', 'cryo restore -D ./ckpt   (or: cryo restore -i app.ckpt)');
     if (o.imagesDir !== undefined && o.input !== undefined) throw usageError('-D DIR and -i FILE exclude each other', 'cryo restore -i app.ckpt');
     if (o.pidWait !== undefined && !/^\d+$/.test(o.pidWait)) throw usageError(`expected --pid-wait as milliseconds, got '${o.pidWait}'`, 'cryo restore -D ./ckpt --pid-wait 5000');
@@ -25,6 +27,8 @@ export function register(program: Command): void {
       ...criuOptionsFromCli(o as unknown as Record<string, unknown>, 'restore'),
       criu: program.opts().criu as string | undefined,
       pidWaitMs: o.pidWait === undefined ? undefined : Number(o.pidWait),
+      overwriteFiles: o.overwriteFiles,
+      onFilesPlaced: printFilesPlaced,
     };
     const secret = await secretFromCli(o, false);
     const from = o.imagesDir !== undefined ? { dir: o.imagesDir } : o.input === '-' ? { stream: process.stdin, name: '-' }
@@ -37,10 +41,24 @@ export function register(program: Command): void {
     let r;
     try {
       r = await withTerminationSignals((signal) => restore(from, { ...opts, signal, onProgress: progress.update }));
+    } catch (e) {
+      printRefusedFiles(e);
+      throw e;
     } finally {
       progress.done();
     }
     if (o.json) printJson(r);
     else process.stdout.write(`${r.pid}\n`);
   });
+}
+
+/** Says which existing files --overwrite-files replaced (stderr: stdout carries the pid). */
+function printFilesPlaced(p: { placed: string[]; replaced: string[] }): void {
+  for (const f of p.replaced) process.stderr.write(`replaced ${escapeText(f)}: it differed from the checkpoint's copy\n`);
+}
+
+/** One line per file a refused restore names, before the error line. */
+function printRefusedFiles(e: unknown): void {
+  const files = isCryoError(e) && Array.isArray(e.details.files) ? (e.details.files as Array<{ path: string; why: string }>) : [];
+  for (const f of files) process.stderr.write(`  ${escapeText(f.path)} ${escapeText(f.why)}\n`);
 }
