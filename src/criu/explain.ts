@@ -12,6 +12,17 @@ export interface ExplainInput {
   crErrno?: number;
   /** cr_errmsg from CRIU's RPC answer (may be empty) */
   crErrmsg?: string;
+  /** what the live system says about a task CRIU could not attach to (undefined: unknown or gone) */
+  describeTask?: (pid: number) => TaskFacts | undefined;
+}
+
+/** Facts about a live task that decide why CRIU could not seize it. */
+export interface TaskFacts {
+  kernelThread: boolean;
+  /** 0 when no thread of it is traced */
+  tracerPid: number;
+  /** true when it is the init of cryo's own pid namespace (the host's pid 1) */
+  init?: boolean;
 }
 
 export interface Explanation {
@@ -29,10 +40,10 @@ interface Rule {
   action?: CriuAction;
   /** matched against each log line (and cr_errmsg) */
   re: RegExp;
-  explain: (m: RegExpMatchArray, log: string) => Omit<Explanation, 'line'>;
+  explain: (m: RegExpMatchArray, log: string, input: ExplainInput) => Omit<Explanation, 'line'>;
 }
 
-const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 22: 'EINVAL' };
+const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 22: 'EINVAL', 24: 'EMFILE', 28: 'ENOSPC', 30: 'EROFS', 122: 'EDQUOT' };
 
 /** Ordered: specific causes first, consequences ("Dumping FAILED") never match. */
 const RULES: Rule[] = [
@@ -126,13 +137,7 @@ const RULES: Rule[] = [
   {
     action: 'dump',
     re: /Unable to interrupt task: (\d+) \(Operation not permitted\)|Unable to seize (\d+)|Can't seize task (\d+)/,
-    explain: (m) => {
-      const pid = m[1] ?? m[2] ?? m[3];
-      return {
-        cause: `task ${pid} is traced by another process (a debugger, strace), so CRIU cannot attach to it`,
-        fix: `detach the tracer first (see TracerPid in /proc/${pid}/status)`,
-      };
-    },
+    explain: (m, _log, input) => explainSeize(Number(m[1] ?? m[2] ?? m[3]), input.describeTask),
   },
   {
     action: 'dump',
@@ -251,6 +256,16 @@ const RULES: Rule[] = [
       fix: 'make sure the locked file exists unchanged and nobody holds the lock',
     }),
   },
+  {
+    action: 'dump',
+    // verified: prlimit on a task of another uid needs CAP_SYS_RESOURCE, which root lacks here
+    re: /Can't get rlimit \d+: Operation not permitted/,
+    explain: () => ({
+      cause: 'a process of the tree runs as another user, and cryo lacks CAP_SYS_RESOURCE, without which CRIU cannot read its limits',
+      fix: 'run cryo with CAP_SYS_RESOURCE (outside a container that drops it); `cryo check` lists the missing capabilities',
+    }),
+  },
+  ...errnoRules(),
 ];
 
 /** Never the cause: CRIU logs it on every run here. */
@@ -267,12 +282,12 @@ export function explainFailure(input: ExplainInput): Explanation | undefined {
     if (rule.action && rule.action !== input.action) continue;
     for (const line of lines) {
       const m = line.match(rule.re);
-      if (m) return { ...rule.explain(m, input.log), line: line.trim() };
+      if (m) return { ...rule.explain(m, input.log, input), line: line.trim() };
     }
   }
   const first = lines.find((l) => /\bError\b/.test(l) && !NOISE.test(l));
   if (first) return { cause: `CRIU: ${stripLogPrefix(first)}`, line: first.trim() };
-  if (input.crErrmsg && input.crErrmsg.trim()) return { cause: `CRIU: ${input.crErrmsg.trim()}` };
+  if (input.crErrmsg && input.crErrmsg.trim() && !NOISE.test(input.crErrmsg)) return { cause: `CRIU: ${stripLogPrefix(input.crErrmsg)}` };
   if (input.crErrno) {
     const name = ERRNO_NAMES[input.crErrno] ?? `errno ${input.crErrno}`;
     return { cause: `CRIU failed with ${name}` };
@@ -323,4 +338,38 @@ function explainExternalUnix(log: string): Omit<Explanation, 'line'> {
     cause: 'a unix socket of the tree is connected to a peer outside the tree',
     fix: 'name it as external: --external unix[INO] (INO: the socket inode in the tree; see `cryo check --pid PID`)',
   };
+}
+
+/** Why CRIU could not attach to `pid`: a kernel thread, the host's init, a tracer, or something else. */
+function explainSeize(pid: number, describeTask?: (pid: number) => TaskFacts | undefined): Omit<Explanation, 'line'> {
+  const t = describeTask?.(pid);
+  if (t?.kernelThread) {
+    return { cause: `task ${pid} is a kernel thread: it has no user-space memory or files, and CRIU checkpoints only user processes`, fix: 'give the pid of a user process (ps -o pid,comm --ppid 2 lists kernel threads)' };
+  }
+  if (t?.init || pid === 1) {
+    return { cause: `pid ${pid} is the system's init: the kernel does not let CRIU attach to it, and it is the parent of every process`, fix: 'checkpoint a tree below it (start the service with `cryo run` or setsid)' };
+  }
+  if (t && t.tracerPid === 0) {
+    return { cause: `CRIU was not allowed to attach to task ${pid} (ptrace: Operation not permitted), though no debugger traces it`, fix: 'run `cryo check`: a missing capability, a Yama ptrace_scope of 3 or a security module can forbid it' };
+  }
+  const by = t ? `pid ${t.tracerPid}` : 'another process (a debugger, strace)';
+  return { cause: `task ${pid} is traced by ${by}, so CRIU cannot attach to it`, fix: `detach the tracer first (see TracerPid in /proc/${pid}/status)` };
+}
+
+/**
+ * A system call failed for a reason outside the tree (disk full, read-only, permissions, limits):
+ * the first line naming one is the cause; the lines CRIU logs after it are consequences.
+ */
+function errnoRules(): Rule[] {
+  const where = (a: CriuAction): string => (a === 'dump' ? 'the checkpoint\'s filesystem' : "the restore's work directory or the filesystem of a restored file");
+  const causes: { re: RegExp; explain: (m: RegExpMatchArray, a: CriuAction) => Omit<Explanation, 'line'> }[] = [
+    { re: /No space left on device/, explain: (_m, a) => ({ cause: `no space left on ${where(a)} (ENOSPC)`, fix: a === 'dump' ? 'free space there or dump elsewhere: the images need about the tree\'s resident memory (`cryo check --pid PID` lists the tree)' : 'free space there' }) },
+    { re: /Disk quota exceeded/, explain: (_m, a) => ({ cause: `the disk quota on ${where(a)} is exceeded (EDQUOT)`, fix: 'free space or raise the quota' }) },
+    { re: /Read-only file system/, explain: (_m, a) => ({ cause: `${where(a)} is read-only (EROFS)`, fix: a === 'dump' ? 'dump to a writable directory' : 'restore with a writable work directory (-W DIR)' }) },
+    { re: /Permission denied/, explain: (m, a) => ({ cause: `permission denied (EACCES)${a === 'dump' ? ' writing the checkpoint or reading a file of the tree' : ' opening a file of the images or the work directory'}: ${stripLogPrefix(m.input ?? '')}`, fix: 'check the modes and the security module (AppArmor, SELinux) of the path in the log line' }) },
+    { re: /Too many open files/, explain: () => ({ cause: 'CRIU ran out of file descriptors (EMFILE)', fix: 'raise the open-file limit (ulimit -n) before running cryo' }) },
+    { re: /Cannot allocate memory/, explain: () => ({ cause: 'the system ran out of memory for CRIU (ENOMEM)', fix: 'free memory (or raise the cgroup memory limit) and retry' }) },
+    { re: /Input\/output error/, explain: () => ({ cause: 'an I/O error on a disk CRIU read or wrote (EIO)', fix: "check the disk (dmesg) and retry on another filesystem" }) },
+  ];
+  return causes.map((c) => ({ re: c.re, explain: (m, _log, input) => c.explain(m, input.action) }));
 }
