@@ -59,6 +59,14 @@ export function isKernelThread(pid: number): boolean {
   return (flags & PF_KTHREAD) !== 0;
 }
 
+/** The effective capability set of a process (status CapEff), 0n when unreadable. */
+export function readEffectiveCaps(pid: number | 'self'): bigint {
+  const m = /CapEff:\s*([0-9a-f]+)/.exec(readText(`/proc/${pid}/status`) ?? '');
+  return m ? BigInt(`0x${m[1]}`) : 0n;
+}
+
+export const CAP_SYS_RESOURCE = 24;
+
 /** /proc/<pid>/status as key -> value (values trimmed). */
 export function readStatus(pid: number): Record<string, string> | undefined {
   const text = readText(`/proc/${pid}/status`);
