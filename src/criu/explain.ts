@@ -215,10 +215,26 @@ const RULES: Rule[] = [
   },
   {
     action: 'dump',
+    re: /Can't dump nested (\w+?)(?:_for_children)? namespace for (\d+)/,
+    explain: (m) => ({
+      cause: `process ${m[2]} runs in a ${m[1]} namespace of its own below the tree's root, and CRIU cannot dump a nested ${m[1]} namespace`,
+      fix: `start the whole tree in that namespace instead (${m[1] === 'ipc' || m[1] === 'uts' ? `\`cryo run --${m[1]} -- CMD\`` : `e.g. \`setsid unshare --${m[1]}${m[1] === 'pid' || m[1] === 'time' ? ' --fork' : ''} CMD\`, then dump that pid`})`,
+    }),
+  },
+  {
+    action: 'restore',
+    re: /Can't restore sub-task in NS \(cflags ([0-9a-f]+)\)/,
+    explain: () => ({
+      cause: 'a process below the root ran in a namespace of its own (mount or network), which CRIU 4.2 dumps but cannot restore',
+      fix: 'no option fixes this checkpoint; start the whole tree in that namespace and dump again',
+    }),
+  },
+  {
+    action: 'dump',
     re: /Task (\d+) with SysVIPC shmem map @\S+ doesn't live in IPC ns/,
     explain: (m) => ({
       cause: `process ${m[1]} has SysV shared memory attached, and CRIU saves SysV IPC only for a tree in its own IPC namespace`,
-      fix: 'start the tree in its own IPC namespace (e.g. `unshare --ipc`); no option fixes this',
+      fix: 'start the tree in its own IPC namespace: `cryo run --ipc -- CMD`; no option fixes this',
     }),
   },
   {

@@ -19,6 +19,8 @@ export interface RunOptions {
    * taken pids; default true (needs root). false: the command itself is the session leader.
    */
   pidns?: boolean;
+  /** extra namespaces of the tree's own (with pidns): its init and every process in them, so CRIU dumps them as the tree's */
+  namespaces?: ('ipc' | 'uts')[];
   /** how long to wait for the command's pid to appear, ms; default 5000 */
   timeoutMs?: number;
 }
@@ -124,6 +126,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   const bash = which('bash', { PATH: '/usr/bin:/bin:/usr/local/bin' });
   if (!bash) throw new CryoError('ENVIRONMENT', 'bash is missing', { hint: 'cryo run needs bash to start trees; install it' });
   const pidns = opts.pidns ?? true;
+  if (!pidns && opts.namespaces?.length) throw new CryoError('USAGE', `--${opts.namespaces[0]} needs the tree's own PID namespace`, { hint: 'drop --no-pidns' });
   if (pidns && typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new CryoError('NOT_ROOT', 'cryo run needs root to start the tree in its own PID namespace', {
       hint: 'run it as root (checkpointing needs root anyway), or pass --no-pidns',
@@ -145,7 +148,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
     }
   }
   const argv = pidns
-    ? [unshare!, ['--pid', '--fork', setsid!, bash, '-c', INIT_SCRIPT, INIT_NAME, initCommandPrefix(), resolved!, ...args]]
+    ? [unshare!, ['--pid', ...(opts.namespaces ?? []).map((k) => `--${k}`), '--fork', setsid!, bash, '-c', INIT_SCRIPT, INIT_NAME, initCommandPrefix(), resolved!, ...args]]
     : [bash, ['-c', PLAIN_SCRIPT, 'cryo-run', resolved!, ...args]];
   let child;
   try {
