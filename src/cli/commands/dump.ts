@@ -56,6 +56,7 @@ export function register(program: Command): void {
       level,
     };
     const to = o.imagesDir !== undefined ? { dir: o.imagesDir } : toStdout ? { stream: process.stdout, name: '-' } : { archive: o.output! };
+    (await import('../../criu/find.js')).requireRoot('cryo dump');
     const [{ dump }, { withTerminationSignals }, { progressLine }] = await Promise.all([
       import('../../pipeline/dump.js'), import('../signals.js'), import('../render/progress.js'),
     ]);

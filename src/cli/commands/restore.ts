@@ -25,6 +25,7 @@ export function register(program: Command): void {
       pidWaitMs: o.pidWait === undefined ? undefined : Number(o.pidWait),
     };
     const from = o.imagesDir !== undefined ? { dir: o.imagesDir } : o.input === '-' ? { stream: process.stdin, name: '-' } : { archive: o.input! };
+    (await import('../../criu/find.js')).requireRoot('cryo restore');
     const [{ restore }, { withTerminationSignals }, { progressLine }] = await Promise.all([
       import('../../pipeline/restore.js'), import('../signals.js'), import('../render/progress.js'),
     ]);
