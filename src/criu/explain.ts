@@ -281,8 +281,11 @@ const RULES: Rule[] = [
       fix: 'run cryo with CAP_SYS_RESOURCE (outside a container that drops it); `cryo check` lists the missing capabilities',
     }),
   },
-  ...errnoRules(),
+  ...errnoRules(false),
 ];
+
+/** Checked before every other rule: a full disk or an exhausted system explains what CRIU logs after it. */
+const RESOURCE_RULES = errnoRules(true);
 
 /** Never the cause: CRIU logs it on every run here. */
 const NOISE = /rlimit: Can't setup RLIMIT_NOFILE|Dumping FAILED|Restoring FAILED|Dump files \(pid: \d+\) failed|Dump mappings \(pid: \d+\) failed|Unable to open fd=\d+ id=|Unable to detach from \d+|Message reply from daemon is trimmed/;
@@ -294,6 +297,14 @@ const NOISE = /rlimit: Can't setup RLIMIT_NOFILE|Dumping FAILED|Restoring FAILED
 export function explainFailure(input: ExplainInput): Explanation | undefined {
   const lines = input.log.split('\n');
   if (input.crErrmsg) lines.push(input.crErrmsg);
+  // a full disk, a read-only or exhausted system is the cause of whatever CRIU logs after it
+  for (const rule of RESOURCE_RULES) {
+    for (const line of lines) {
+      if (NOISE.test(line)) continue;
+      const m = line.match(rule.re);
+      if (m) return { ...rule.explain(m, input.log, input), line: line.trim() };
+    }
+  }
   for (const rule of RULES) {
     if (rule.action && rule.action !== input.action) continue;
     for (const line of lines) {
@@ -376,16 +387,16 @@ function explainSeize(pid: number, describeTask?: (pid: number) => TaskFacts | u
  * A system call failed for a reason outside the tree (disk full, read-only, permissions, limits):
  * the first line naming one is the cause; the lines CRIU logs after it are consequences.
  */
-function errnoRules(): Rule[] {
+function errnoRules(resource: boolean): Rule[] {
   const where = (a: CriuAction): string => (a === 'dump' ? 'the checkpoint\'s filesystem' : "the restore's work directory or the filesystem of a restored file");
-  const causes: { re: RegExp; explain: (m: RegExpMatchArray, a: CriuAction) => Omit<Explanation, 'line'> }[] = [
-    { re: /No space left on device/, explain: (_m, a) => ({ cause: `no space left on ${where(a)} (ENOSPC)`, fix: a === 'dump' ? 'free space there or dump elsewhere: the images need about the tree\'s resident memory (`cryo check --pid PID` lists the tree)' : 'free space there' }) },
-    { re: /Disk quota exceeded/, explain: (_m, a) => ({ cause: `the disk quota on ${where(a)} is exceeded (EDQUOT)`, fix: 'free space or raise the quota' }) },
-    { re: /Read-only file system/, explain: (_m, a) => ({ cause: `${where(a)} is read-only (EROFS)`, fix: a === 'dump' ? 'dump to a writable directory' : 'restore with a writable work directory (-W DIR)' }) },
+  const causes: { re: RegExp; resource?: boolean; explain: (m: RegExpMatchArray, a: CriuAction) => Omit<Explanation, 'line'> }[] = [
+    { re: /No space left on device/, resource: true, explain: (_m, a) => ({ cause: `no space left on ${where(a)} (ENOSPC)`, fix: a === 'dump' ? 'free space there or dump elsewhere: the images need about the tree\'s resident memory (`cryo check --pid PID` lists the tree)' : 'free space there' }) },
+    { re: /Disk quota exceeded/, resource: true, explain: (_m, a) => ({ cause: `the disk quota on ${where(a)} is exceeded (EDQUOT)`, fix: 'free space or raise the quota' }) },
+    { re: /Read-only file system/, resource: true, explain: (_m, a) => ({ cause: `${where(a)} is read-only (EROFS)`, fix: a === 'dump' ? 'dump to a writable directory' : 'restore with a writable work directory (-W DIR)' }) },
     { re: /Permission denied/, explain: (m, a) => ({ cause: `permission denied (EACCES)${a === 'dump' ? ' writing the checkpoint or reading a file of the tree' : ' opening a file of the images or the work directory'}: ${stripLogPrefix(m.input ?? '')}`, fix: 'check the modes and the security module (AppArmor, SELinux) of the path in the log line' }) },
-    { re: /Too many open files/, explain: () => ({ cause: 'CRIU ran out of file descriptors (EMFILE)', fix: 'raise the open-file limit (ulimit -n) before running cryo' }) },
-    { re: /Cannot allocate memory/, explain: () => ({ cause: 'the system ran out of memory for CRIU (ENOMEM)', fix: 'free memory (or raise the cgroup memory limit) and retry' }) },
-    { re: /Input\/output error/, explain: () => ({ cause: 'an I/O error on a disk CRIU read or wrote (EIO)', fix: "check the disk (dmesg) and retry on another filesystem" }) },
+    { re: /Too many open files/, resource: true, explain: () => ({ cause: 'CRIU ran out of file descriptors (EMFILE)', fix: 'raise the open-file limit (ulimit -n) before running cryo' }) },
+    { re: /Cannot allocate memory/, resource: true, explain: () => ({ cause: 'the system ran out of memory for CRIU (ENOMEM)', fix: 'free memory (or raise the cgroup memory limit) and retry' }) },
+    { re: /Input\/output error/, resource: true, explain: () => ({ cause: 'an I/O error on a disk CRIU read or wrote (EIO)', fix: "check the disk (dmesg) and retry on another filesystem" }) },
   ];
-  return causes.map((c) => ({ re: c.re, explain: (m, _log, input) => c.explain(m, input.action) }));
+  return causes.filter((c) => Boolean(c.resource) === resource).map((c) => ({ re: c.re, explain: (m, _log, input) => c.explain(m, input.action) }));
 }
