@@ -38,7 +38,7 @@ export interface EnvironmentReport {
   problems: string[];
 }
 
-export interface CapabilityCheck {
+interface CapabilityCheck {
   name: string;
   present: boolean;
   /** what CRIU cannot do without it */
