@@ -223,6 +223,16 @@ const RULES: Rule[] = [
   },
   {
     action: 'restore',
+    // verified: a `cryo run --own-proc` tree restored without a root: CRIU 4.2.1 hits this BUG, then its restorer segfaults
+    re: /mnt: BUG at criu\/mount\.c:\d+/,
+    explain: () => ({
+      cause: 'the tree has a mount namespace of its own (e.g. `cryo run --own-proc`), and CRIU cannot restore it without a root directory',
+      fix: 'restore with --root /',
+      options: ['--root', '/'],
+    }),
+  },
+  {
+    action: 'restore',
     re: /Can't restore sub-task in NS \(cflags ([0-9a-f]+)\)/,
     explain: () => ({
       cause: 'a process below the root ran in a namespace of its own (mount or network), which CRIU 4.2 dumps but cannot restore',

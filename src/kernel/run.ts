@@ -59,11 +59,16 @@ const INIT_SCRIPT = [
 // --own-proc: the init runs in a mount namespace of its own (unshare --mount-proc: private propagation, a
 // /proc of the tree's pid namespace). Descriptors opened outside it name mounts CRIU cannot find there
 // ("Can't lookup mount"), so stdio is reopened by path inside ($CRYO_RUN_LOG, else /dev/null); nsfs bind
-// mounts (ip netns) are dropped from the copy, as CRIU cannot dump them ("doesn't have a proper root mount").
+// mounts (ip netns) are dropped from the copy, as CRIU cannot dump them ("doesn't have a proper root mount");
+// /dev/shm is the tree's own.
 const OWN_PROC_PREAMBLE = [
   'l=${CRYO_RUN_LOG:-/dev/null}; unset CRYO_RUN_LOG',
   'exec </dev/null >>"$l" 2>&1 3>&-',
   'while IFS= read -r m; do t=${m#* - }; t=${t%% *}; [ "$t" = nsfs ] || continue; p=${m#* * * * }; umount -l "${p%% *}" 2>/dev/null; done < /proc/self/mountinfo',
+  // the host's /dev/shm changes under every dump (CRIU then fails copying it) and would carry other
+  // processes' shared memory into the checkpoint: the tree gets an empty one of its own (restored as a copy anyway)
+  'for i in 1 2 3 4 5 6 7 8; do umount -l /dev/shm 2>/dev/null || break; done',
+  'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm 2>/dev/null',
   // the init proper starts only now: its first child is the command, never an umount
   'exec "$@"',
 ].join('\n');
