@@ -207,6 +207,14 @@ const RULES: Rule[] = [
   },
   {
     action: 'dump',
+    re: /mnt: \d+:\.(\S+) doesn't have a proper root mount/,
+    explain: (m) => ({
+      cause: `the tree's own mount namespace holds ${m[1]}, a mount CRIU cannot dump (a bind mount of a namespace file, such as ip netns makes)`,
+      fix: `unmount ${m[1]} inside the tree's mount namespace, or start the tree without its own mount namespace`,
+    }),
+  },
+  {
+    action: 'dump',
     re: /Can't dump tmpfs content/,
     explain: () => ({
       cause: "CRIU could not copy a tmpfs mount of the tree's own mount namespace (its content changed or could not be read)",

@@ -26,6 +26,10 @@ export function checkTreeNamespaces(ctx: RuleContext): void {
   for (const kind of ['ipc', 'mnt', 'net', 'pid', 'uts', 'cgroup', 'time'] as const) {
     if (!root.ns[kind] || !selfNs[kind] || root.ns[kind] === selfNs[kind]) continue;
     if (kind === 'mnt') {
+      // verified: "mnt: 69:./run/netns/NAME doesn't have a proper root mount" (an ip-netns bind mount in the copy)
+      for (const [left] of readMountinfo(root.pid).map((l) => l.split(' - ')).filter(([, right]) => right?.startsWith('nsfs '))) {
+        ctx.issues.blocker(root.pid, 'nsfs-mount', `its own mount namespace holds ${left.split(' ')[4]}, a bind mount of a namespace file (ip netns), which CRIU cannot dump: unmount it inside the tree (\`cryo run --own-proc\` does), or start the tree without its own mount namespace`);
+      }
       const tmpfs = readMountinfo(root.pid)
         .map((l) => l.split(' - '))
         .filter(([, right]) => right?.startsWith('tmpfs '))

@@ -71,3 +71,18 @@ test('another uid without CAP_SYS_RESOURCE: the capability is named', () => {
   assert.match(e?.cause ?? '', /another user/);
   assert.match(e?.cause ?? '', /CAP_SYS_RESOURCE/);
 });
+
+test('nested namespaces: the dump names the kind and a command that works', () => {
+  const e = explainFailure({ action: 'dump', log: [RLIMIT, "(00.033384) Error (criu/namespaces.c:460): Can't dump nested ipc namespace for 6283", "(00.033389) Error (criu/namespaces.c:714): Can't make ipcns id"].join('\n') });
+  assert.match(e?.cause ?? '', /6283.*ipc namespace of its own/);
+  assert.match(e?.fix ?? '', /cryo run --ipc -- CMD/);
+  const r = explainFailure({ action: 'restore', log: [RLIMIT, "(00.033745) Error (criu/pstree.c:969): Can't restore sub-task in NS (cflags 20000)"].join('\n') });
+  assert.match(r?.cause ?? '', /cannot restore/);
+});
+
+test('an nsfs bind mount in the tree mount namespace, and a mount namespace restored without a root', () => {
+  const d = explainFailure({ action: 'dump', log: [RLIMIT, "(00.05) Error (criu/mount.c:1084): mnt: 69:./run/netns/cryo-mb-c711df doesn't have a proper root mount"].join('\n') });
+  assert.match(d?.cause ?? '', /\/run\/netns\/cryo-mb-c711df/);
+  const r = explainFailure({ action: 'restore', log: [RLIMIT, '(00.068702)      1: Error (criu/mount.c:48): mnt: BUG at criu/mount.c:48', '(00.072477) Error (criu/cr-restore.c:1269): 1038 killed by signal 11: Segmentation fault'].join('\n') });
+  assert.deepEqual(r?.options, ['--root', '/']);
+});
