@@ -110,6 +110,8 @@ export function assertComplete(dir: string): { tree: PstreeEntry[]; zombies: Set
     if (pages > 0 && have === undefined) missing.push(pagesFile);
     else if (have !== undefined && have !== pages * PAGE_SIZE) wrong.push(`${pagesFile} (${have} bytes, the pagemap says ${pages * PAGE_SIZE})`);
   }
+  // fdinfo images name their files in files.img: without it CRIU's restorer crashes (exit 1, not 4)
+  if (size('files.img') === undefined && readdirSync(dir).some((n) => /^fdinfo-\d+\.img$/.test(n))) missing.push('files.img');
   if (missing.length) throw incomplete(dir, missing);
   if (wrong.length) throw incomplete(dir, wrong, 'has the wrong size');
   return { tree, zombies };

@@ -140,7 +140,10 @@ export function readMeta(dir: string): CheckpointMeta | undefined {
       closeSync(fd);
     }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // not damage: the checkpoint is root's (0600) and the reader is not
+    if (code === 'EACCES' || code === 'EPERM') throw new CryoError(process.getuid?.() === 0 ? 'FAILED' : 'NOT_ROOT', `cannot read ${path}: permission denied`, { hint: 'checkpoints are root\'s (mode 0600): run as root', cause: e });
     throw bad(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   let parsed: unknown;

@@ -1,9 +1,10 @@
 // One CRIU request for dump/restore over the RPC client, and CRIU failures turned into plain words.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { CryoError, isCryoError } from '../errors.js';
-import { explainFailure } from './explain.js';
+import { isKernelThread, readStatus } from '../kernel/proc.js';
+import { explainFailure, type TaskFacts } from './explain.js';
 import type { CriuBinary } from './find.js';
-import { firstErrors, logMessage } from './log.js';
+import { firstErrors, logMessage, parseCriuLog } from './log.js';
 import type { CriuHooks, CriuRequest, CriuResponse } from './rpc/types.js';
 
 export type CriuCallHooks = CriuHooks;
@@ -19,7 +20,15 @@ export async function callCriu(
 }
 
 /** CRIU log lines that mean an image file is short, foreign or missing. */
-const BAD_IMAGE_LINE = /Read \d+ bytes while \d+ expected|magic doesn't match|Unexpected EOF|No \S+\.img image|Can't open image|Unable to open .*\.img|corrupted/i;
+const BAD_IMAGE_LINE = /Read \d+ bytes while \d+ expected|magic doesn't match|Unexpected EOF|No \S+\.img image|Can't open image|Unable to open .*\.img|Can't open pages\S*|Unable to open pages|\S+\.img: No such file or directory|corrupted/i;
+
+/** What the live system says about a task CRIU could not attach to. */
+function describeTask(pid: number): TaskFacts | undefined {
+  const status = readStatus(pid);
+  if (!status) return undefined;
+  const nspid = (status.NSpid ?? String(pid)).trim().split(/\s+/);
+  return { kernelThread: isKernelThread(pid), tracerPid: Number(status.TracerPid ?? 0), init: nspid.length === 1 && pid === 1 };
+}
 
 /** A failed CRIU dump/restore as one CryoError: the plain cause, the fix and the log's path. */
 export function failureFromCriu(action: 'dump' | 'restore', e: unknown, logPath: string, details: Record<string, unknown>): CryoError {
@@ -33,17 +42,20 @@ export function failureFromCriu(action: 'dump' | 'restore', e: unknown, logPath:
   } catch {
     /* no log */
   }
-  const ex = explainFailure({ action, log, crErrno, crErrmsg });
+  // the log may be gone (a full disk refused to keep it): the error lines read before are in the details
+  if (!log && Array.isArray(d.logErrors)) log = d.logErrors.filter((l): l is string => typeof l === 'string').join('\n');
+  const ex = explainFailure({ action, log, crErrno, crErrmsg, describeTask });
   const first = firstErrors(log, 1)[0];
   const cause = ex?.cause ?? (first ? `CRIU: ${logMessage(first)}` : (e as Error)?.message ?? String(e));
   const running = details.running;
   const tail = action === 'dump' && running === true ? ' (the tree still runs)' : action === 'dump' && running === false ? ' (the tree is gone)' : '';
-  const hint = [ex?.fix, log ? `log: ${logPath}` : undefined].filter(Boolean).join('; ') || 'run again with --debug for CRIU details';
+  const haveLog = existsSync(logPath);
+  const hint = [ex?.fix, haveLog ? `log: ${logPath}` : undefined].filter(Boolean).join('; ') || 'run again with --debug for CRIU details';
   // CRIU could not read the images: the checkpoint is damaged (exit 4), not the environment
-  const badImage = action === 'restore' && BAD_IMAGE_LINE.test(first ?? crErrmsg ?? '');
+  const badImage = action === 'restore' && parseCriuLog(log).errors.concat(crErrmsg ?? []).slice(0, 3).some((l) => BAD_IMAGE_LINE.test(l));
   return new CryoError(badImage ? 'BAD_IMAGE' : action === 'dump' ? 'DUMP_FAILED' : 'RESTORE_FAILED', `${action} failed: ${cause}${tail}`, {
-    hint: badImage ? `the checkpoint is damaged; dump again${log ? `; log: ${logPath}` : ''}` : hint,
+    hint: badImage ? `the checkpoint is damaged; dump again${haveLog ? `; log: ${logPath}` : ''}` : hint,
     cause: e,
-    details: { ...d, ...details, logPath: log ? logPath : undefined, options: ex?.options },
+    details: { ...d, ...details, logPath: haveLog ? logPath : undefined, options: ex?.options },
   });
 }

@@ -1,9 +1,10 @@
 // What this machine offers for checkpoint/restore: CRIU, kernel, privileges, optional features.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { release } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { isCryoError } from '../errors.js';
+import { readEffectiveCaps } from '../kernel/proc.js';
 import { criuCheck, findCriu, type CriuBinary } from './find.js';
 
 export interface EnvironmentReport {
@@ -14,6 +15,10 @@ export interface EnvironmentReport {
   root: boolean;
   /** effective capabilities that CRIU needs and the process lacks */
   missingCapabilities: string[];
+  /** each capability CRIU needs: held or not, and what fails without it */
+  capabilities: CapabilityCheck[];
+  /** what does not work here although dump and restore do (e.g. trees of another uid) */
+  limits: string[];
   features: {
     /** soft-dirty memory tracking: incremental pre-dumps */
     memoryTracking: boolean;
@@ -33,16 +38,30 @@ export interface EnvironmentReport {
   problems: string[];
 }
 
-const CAPS: Record<number, string> = { 21: 'CAP_SYS_ADMIN', 19: 'CAP_SYS_PTRACE', 12: 'CAP_NET_ADMIN', 38: 'CAP_CHECKPOINT_RESTORE' };
-
-function effectiveCaps(): bigint {
-  try {
-    const m = /CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? BigInt(`0x${m[1]}`) : 0n;
-  } catch {
-    return 0n;
-  }
+interface CapabilityCheck {
+  name: string;
+  present: boolean;
+  /** what CRIU cannot do without it */
+  without: string;
+  /** true when dump and restore cannot work at all without it */
+  essential: boolean;
 }
+
+/** The capabilities CRIU uses (bit, name, what fails without it); CAP_CHECKPOINT_RESTORE is covered by CAP_SYS_ADMIN. */
+const CAPS: { bit: number; name: string; without: string; essential: boolean }[] = [
+  { bit: 21, name: 'CAP_SYS_ADMIN', without: 'CRIU cannot dump or restore at all (namespaces, mounts, /proc/PID/map_files)', essential: true },
+  { bit: 19, name: 'CAP_SYS_PTRACE', without: 'CRIU cannot seize the tree to dump it', essential: true },
+  { bit: 24, name: 'CAP_SYS_RESOURCE', without: "CRIU cannot dump a process of another uid (\"Can't get rlimit 0: Operation not permitted\"), nor restore its limits", essential: false },
+  { bit: 1, name: 'CAP_DAC_OVERRIDE', without: "CRIU cannot read or reopen files the tree opened that root's modes forbid", essential: false },
+  { bit: 2, name: 'CAP_DAC_READ_SEARCH', without: 'CRIU cannot open files by handle (inotify, fanotify watches)', essential: false },
+  { bit: 6, name: 'CAP_SETGID', without: 'restore cannot give processes their groups back', essential: false },
+  { bit: 7, name: 'CAP_SETUID', without: 'restore cannot give processes of another uid their uid back', essential: false },
+  { bit: 5, name: 'CAP_KILL', without: 'CRIU cannot signal processes of another uid', essential: false },
+  { bit: 12, name: 'CAP_NET_ADMIN', without: 'CRIU cannot lock the network or restore TCP connections (--tcp-established)', essential: false },
+  { bit: 18, name: 'CAP_SYS_CHROOT', without: 'CRIU cannot restore a tree with its own root or mount namespace', essential: false },
+  { bit: 0, name: 'CAP_CHOWN', without: 'restore cannot give files and sockets their owners back', essential: false },
+  { bit: 3, name: 'CAP_FOWNER', without: 'restore cannot set the modes and times of files it recreates (ghost files)', essential: false },
+];
 
 export function hasProgram(name: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin'])) {
@@ -81,11 +100,13 @@ export function checkEnvironment(opts: { criu?: string } = {}): EnvironmentRepor
   const problems: string[] = [];
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!root) problems.push('not running as root: CRIU needs root to dump and restore');
-  const caps = effectiveCaps();
-  const missingCapabilities = Object.entries(CAPS)
-    .filter(([bit]) => (caps & (1n << BigInt(bit))) === 0n)
-    .map(([, name]) => name);
-  if (root && missingCapabilities.includes('CAP_SYS_ADMIN')) problems.push('CAP_SYS_ADMIN is missing');
+  const caps = readEffectiveCaps('self');
+  const capabilities: CapabilityCheck[] = CAPS.map((c) => ({ name: c.name, present: (caps & (1n << BigInt(c.bit))) !== 0n, without: c.without, essential: c.essential }));
+  const missingCapabilities = capabilities.filter((c) => !c.present).map((c) => c.name);
+  const limits: string[] = [];
+  if (root) {
+    for (const c of capabilities.filter((x) => !x.present)) (c.essential ? problems : limits).push(`${c.name} is missing: ${c.without}`);
+  }
 
   let criu: EnvironmentReport['criu'];
   const features = { memoryTracking: false, lazyPages: false, pidfdStore: false, timeNamespace: false };
@@ -112,6 +133,8 @@ export function checkEnvironment(opts: { criu?: string } = {}): EnvironmentRepor
     kernel: release(),
     root,
     missingCapabilities,
+    capabilities,
+    limits,
     features,
     networkLock: { iptables, nftables, default: detectNetworkLock(nftables) },
     problems,

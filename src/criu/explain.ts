@@ -12,6 +12,17 @@ export interface ExplainInput {
   crErrno?: number;
   /** cr_errmsg from CRIU's RPC answer (may be empty) */
   crErrmsg?: string;
+  /** what the live system says about a task CRIU could not attach to (undefined: unknown or gone) */
+  describeTask?: (pid: number) => TaskFacts | undefined;
+}
+
+/** Facts about a live task that decide why CRIU could not seize it. */
+export interface TaskFacts {
+  kernelThread: boolean;
+  /** 0 when no thread of it is traced */
+  tracerPid: number;
+  /** true when it is the init of cryo's own pid namespace (the host's pid 1) */
+  init?: boolean;
 }
 
 export interface Explanation {
@@ -29,10 +40,10 @@ interface Rule {
   action?: CriuAction;
   /** matched against each log line (and cr_errmsg) */
   re: RegExp;
-  explain: (m: RegExpMatchArray, log: string) => Omit<Explanation, 'line'>;
+  explain: (m: RegExpMatchArray, log: string, input: ExplainInput) => Omit<Explanation, 'line'>;
 }
 
-const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 22: 'EINVAL' };
+const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 22: 'EINVAL', 24: 'EMFILE', 28: 'ENOSPC', 30: 'EROFS', 122: 'EDQUOT' };
 
 /** Ordered: specific causes first, consequences ("Dumping FAILED") never match. */
 const RULES: Rule[] = [
@@ -126,13 +137,7 @@ const RULES: Rule[] = [
   {
     action: 'dump',
     re: /Unable to interrupt task: (\d+) \(Operation not permitted\)|Unable to seize (\d+)|Can't seize task (\d+)/,
-    explain: (m) => {
-      const pid = m[1] ?? m[2] ?? m[3];
-      return {
-        cause: `task ${pid} is traced by another process (a debugger, strace), so CRIU cannot attach to it`,
-        fix: `detach the tracer first (see TracerPid in /proc/${pid}/status)`,
-      };
-    },
+    explain: (m, _log, input) => explainSeize(Number(m[1] ?? m[2] ?? m[3]), input.describeTask),
   },
   {
     action: 'dump',
@@ -202,6 +207,14 @@ const RULES: Rule[] = [
   },
   {
     action: 'dump',
+    re: /mnt: \d+:\.(\S+) doesn't have a proper root mount/,
+    explain: (m) => ({
+      cause: `the tree's own mount namespace holds ${m[1]}, a mount CRIU cannot dump (a bind mount of a namespace file, such as ip netns makes)`,
+      fix: `unmount ${m[1]} inside the tree's mount namespace, or start the tree without its own mount namespace`,
+    }),
+  },
+  {
+    action: 'dump',
     re: /Can't dump tmpfs content/,
     explain: () => ({
       cause: "CRIU could not copy a tmpfs mount of the tree's own mount namespace (its content changed or could not be read)",
@@ -210,10 +223,36 @@ const RULES: Rule[] = [
   },
   {
     action: 'dump',
+    re: /Can't dump nested (\w+?)(?:_for_children)? namespace for (\d+)/,
+    explain: (m) => ({
+      cause: `process ${m[2]} runs in a ${m[1]} namespace of its own below the tree's root, and CRIU cannot dump a nested ${m[1]} namespace`,
+      fix: `start the whole tree in that namespace instead (${m[1] === 'ipc' || m[1] === 'uts' ? `\`cryo run --${m[1]} -- CMD\`` : `e.g. \`setsid unshare --${m[1]}${m[1] === 'pid' || m[1] === 'time' ? ' --fork' : ''} CMD\`, then dump that pid`})`,
+    }),
+  },
+  {
+    action: 'restore',
+    // verified: a `cryo run --own-proc` tree restored without a root: CRIU 4.2.1 hits this BUG, then its restorer segfaults
+    re: /mnt: BUG at criu\/mount\.c:\d+/,
+    explain: () => ({
+      cause: 'the tree has a mount namespace of its own (e.g. `cryo run --own-proc`), and CRIU cannot restore it without a root directory',
+      fix: 'restore with --root /',
+      options: ['--root', '/'],
+    }),
+  },
+  {
+    action: 'restore',
+    re: /Can't restore sub-task in NS \(cflags ([0-9a-f]+)\)/,
+    explain: () => ({
+      cause: 'a process below the root ran in a namespace of its own (mount or network), which CRIU 4.2 dumps but cannot restore',
+      fix: 'no option fixes this checkpoint; start the whole tree in that namespace and dump again',
+    }),
+  },
+  {
+    action: 'dump',
     re: /Task (\d+) with SysVIPC shmem map @\S+ doesn't live in IPC ns/,
     explain: (m) => ({
       cause: `process ${m[1]} has SysV shared memory attached, and CRIU saves SysV IPC only for a tree in its own IPC namespace`,
-      fix: 'start the tree in its own IPC namespace (e.g. `unshare --ipc`); no option fixes this',
+      fix: 'start the tree in its own IPC namespace: `cryo run --ipc -- CMD`; no option fixes this',
     }),
   },
   {
@@ -251,7 +290,20 @@ const RULES: Rule[] = [
       fix: 'make sure the locked file exists unchanged and nobody holds the lock',
     }),
   },
+  {
+    action: 'dump',
+    // verified: prlimit on a task of another uid needs CAP_SYS_RESOURCE, which root lacks here
+    re: /Can't get rlimit \d+: Operation not permitted/,
+    explain: () => ({
+      cause: 'a process of the tree runs as another user, and cryo lacks CAP_SYS_RESOURCE, without which CRIU cannot read its limits',
+      fix: 'run cryo with CAP_SYS_RESOURCE (outside a container that drops it); `cryo check` lists the missing capabilities',
+    }),
+  },
+  ...errnoRules(false),
 ];
+
+/** Checked before every other rule: a full disk or an exhausted system explains what CRIU logs after it. */
+const RESOURCE_RULES = errnoRules(true);
 
 /** Never the cause: CRIU logs it on every run here. */
 const NOISE = /rlimit: Can't setup RLIMIT_NOFILE|Dumping FAILED|Restoring FAILED|Dump files \(pid: \d+\) failed|Dump mappings \(pid: \d+\) failed|Unable to open fd=\d+ id=|Unable to detach from \d+|Message reply from daemon is trimmed/;
@@ -263,16 +315,24 @@ const NOISE = /rlimit: Can't setup RLIMIT_NOFILE|Dumping FAILED|Restoring FAILED
 export function explainFailure(input: ExplainInput): Explanation | undefined {
   const lines = input.log.split('\n');
   if (input.crErrmsg) lines.push(input.crErrmsg);
+  // a full disk, a read-only or exhausted system is the cause of whatever CRIU logs after it
+  for (const rule of RESOURCE_RULES) {
+    for (const line of lines) {
+      if (NOISE.test(line)) continue;
+      const m = line.match(rule.re);
+      if (m) return { ...rule.explain(m, input.log, input), line: line.trim() };
+    }
+  }
   for (const rule of RULES) {
     if (rule.action && rule.action !== input.action) continue;
     for (const line of lines) {
       const m = line.match(rule.re);
-      if (m) return { ...rule.explain(m, input.log), line: line.trim() };
+      if (m) return { ...rule.explain(m, input.log, input), line: line.trim() };
     }
   }
   const first = lines.find((l) => /\bError\b/.test(l) && !NOISE.test(l));
   if (first) return { cause: `CRIU: ${stripLogPrefix(first)}`, line: first.trim() };
-  if (input.crErrmsg && input.crErrmsg.trim()) return { cause: `CRIU: ${input.crErrmsg.trim()}` };
+  if (input.crErrmsg && input.crErrmsg.trim() && !NOISE.test(input.crErrmsg)) return { cause: `CRIU: ${stripLogPrefix(input.crErrmsg)}` };
   if (input.crErrno) {
     const name = ERRNO_NAMES[input.crErrno] ?? `errno ${input.crErrno}`;
     return { cause: `CRIU failed with ${name}` };
@@ -323,4 +383,38 @@ function explainExternalUnix(log: string): Omit<Explanation, 'line'> {
     cause: 'a unix socket of the tree is connected to a peer outside the tree',
     fix: 'name it as external: --external unix[INO] (INO: the socket inode in the tree; see `cryo check --pid PID`)',
   };
+}
+
+/** Why CRIU could not attach to `pid`: a kernel thread, the host's init, a tracer, or something else. */
+function explainSeize(pid: number, describeTask?: (pid: number) => TaskFacts | undefined): Omit<Explanation, 'line'> {
+  const t = describeTask?.(pid);
+  if (t?.kernelThread) {
+    return { cause: `task ${pid} is a kernel thread: it has no user-space memory or files, and CRIU checkpoints only user processes`, fix: 'give the pid of a user process (ps -o pid,comm --ppid 2 lists kernel threads)' };
+  }
+  if (t?.init || pid === 1) {
+    return { cause: `pid ${pid} is the system's init: the kernel does not let CRIU attach to it, and it is the parent of every process`, fix: 'checkpoint a tree below it (start the service with `cryo run` or setsid)' };
+  }
+  if (t && t.tracerPid === 0) {
+    return { cause: `CRIU was not allowed to attach to task ${pid} (ptrace: Operation not permitted), though no debugger traces it`, fix: 'run `cryo check`: a missing capability, a Yama ptrace_scope of 3 or a security module can forbid it' };
+  }
+  const by = t ? `pid ${t.tracerPid}` : 'another process (a debugger, strace)';
+  return { cause: `task ${pid} is traced by ${by}, so CRIU cannot attach to it`, fix: `detach the tracer first (see TracerPid in /proc/${pid}/status)` };
+}
+
+/**
+ * A system call failed for a reason outside the tree (disk full, read-only, permissions, limits):
+ * the first line naming one is the cause; the lines CRIU logs after it are consequences.
+ */
+function errnoRules(resource: boolean): Rule[] {
+  const where = (a: CriuAction): string => (a === 'dump' ? 'the checkpoint\'s filesystem' : "the restore's work directory or the filesystem of a restored file");
+  const causes: { re: RegExp; resource?: boolean; explain: (m: RegExpMatchArray, a: CriuAction) => Omit<Explanation, 'line'> }[] = [
+    { re: /No space left on device/, resource: true, explain: (_m, a) => ({ cause: `no space left on ${where(a)} (ENOSPC)`, fix: a === 'dump' ? 'free space there or dump elsewhere: the images need about the tree\'s resident memory (`cryo check --pid PID` lists the tree)' : 'free space there' }) },
+    { re: /Disk quota exceeded/, resource: true, explain: (_m, a) => ({ cause: `the disk quota on ${where(a)} is exceeded (EDQUOT)`, fix: 'free space or raise the quota' }) },
+    { re: /Read-only file system/, resource: true, explain: (_m, a) => ({ cause: `${where(a)} is read-only (EROFS)`, fix: a === 'dump' ? 'dump to a writable directory' : 'restore with a writable work directory (-W DIR)' }) },
+    { re: /Permission denied/, explain: (m, a) => ({ cause: `permission denied (EACCES)${a === 'dump' ? ' writing the checkpoint or reading a file of the tree' : ' opening a file of the images or the work directory'}: ${stripLogPrefix(m.input ?? '')}`, fix: 'check the modes and the security module (AppArmor, SELinux) of the path in the log line' }) },
+    { re: /Too many open files/, resource: true, explain: () => ({ cause: 'CRIU ran out of file descriptors (EMFILE)', fix: 'raise the open-file limit (ulimit -n) before running cryo' }) },
+    { re: /Cannot allocate memory/, resource: true, explain: () => ({ cause: 'the system ran out of memory for CRIU (ENOMEM)', fix: 'free memory (or raise the cgroup memory limit) and retry' }) },
+    { re: /Input\/output error/, resource: true, explain: () => ({ cause: 'an I/O error on a disk CRIU read or wrote (EIO)', fix: "check the disk (dmesg) and retry on another filesystem" }) },
+  ];
+  return causes.filter((c) => Boolean(c.resource) === resource).map((c) => ({ re: c.re, explain: (m, _log, input) => c.explain(m, input.action) }));
 }

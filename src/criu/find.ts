@@ -107,6 +107,14 @@ export function criuCandidates(opts: FindCriuOptions = {}): Array<{ path: string
 
 const cache = new Map<string, CriuBinary>();
 
+/** Throws NOT_ROOT (exit 3) unless cryo runs as root: CRIU seizes, dumps and restores trees only as root. */
+export function requireRoot(what: string): void {
+  if (typeof process.getuid !== 'function' || process.getuid() === 0) return;
+  throw new CryoError('NOT_ROOT', `${what} needs root: CRIU checkpoints and restores process trees only as root`, {
+    hint: `run it as root (e.g. sudo ${what.startsWith('cryo ') ? what : 'cryo ...'})`,
+  });
+}
+
 /**
  * Finds a working criu (version 4.2+ whose `criu check` passes) or throws NO_CRIU.
  * Provisioned builds were checked when installed, so they skip the slow `criu check`.
@@ -115,6 +123,8 @@ export function findCriu(opts: FindCriuOptions = {}): CriuBinary {
   const key = `${opts.criu ?? ''}|${process.env.CRYO_CRIU ?? ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
+  // not root: every criu fails its check, and "no working CRIU" would send the user the wrong way
+  if (!opts.skipCheck) requireRoot('checkpoint/restore');
   const tried: string[] = [];
   for (const c of criuCandidates(opts)) {
     // provisioned builds carry the version setup verified: no process to spawn on every command

@@ -244,7 +244,15 @@ function reuseCrit(dir: string): string | undefined {
 export function provisionCriu(opts: ProvisionOptions = {}): ProvisionResult {
   const dir = opts.dir ?? cacheDir();
   const log = opts.log ?? (() => {});
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof process.getuid === 'function' && process.getuid() !== 0 && (code === 'EACCES' || code === 'EPERM')) {
+      throw new CryoError('NOT_ROOT', 'cryo setup needs root (it provisions CRIU, which runs only as root)', { hint: 'run `sudo cryo setup`', cause: e });
+    }
+    throw new CryoError('ENVIRONMENT', `cannot create the cache directory ${dir}: ${code ?? (e as Error).message}`, { hint: 'set XDG_CACHE_HOME to a writable directory', cause: e });
+  }
   let criu = reuseCriu(dir);
   let crit = opts.crit ? reuseCrit(dir) : undefined;
   const needCrit = opts.crit && !crit;

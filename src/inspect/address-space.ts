@@ -122,7 +122,7 @@ export class AddressSpace {
   /** Bytes of [addr, addr+len): zeros where not dumped, listed in `missing`. */
   read(addr: number, len: number, files: PageFiles): MemoryRange {
     if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || len < 0) {
-      throw new CryoError('USAGE', `bad memory range ${addr}+${len}`);
+      throw new CryoError('USAGE', `bad memory range ${addr}+${len}`, { hint: 'give a start address and a non-negative length, both at most 2^53-1' });
     }
     return readPieces(this.pieces(addr, addr + len), addr, len, files);
   }

@@ -70,9 +70,9 @@ export function isZombie(img: ImageDir, pid: number): boolean {
 
 /** Find every match; `onMatch` sees them in address order per process, as they are found. */
 export function searchMemory(img: ImageDir, opts: MemorySearchOptions, onMatch?: (m: MemoryMatch) => boolean | void): MemoryMatch[] {
-  if ((opts.text === undefined) === (opts.regex === undefined)) throw new CryoError('USAGE', 'give exactly one of text or regex to search for');
+  if ((opts.text === undefined) === (opts.regex === undefined)) throw new CryoError('USAGE', 'give exactly one of text or regex to search for', { hint: 'pass { text } or { regex }, not both' });
   const needle = opts.text === undefined ? undefined : Buffer.isBuffer(opts.text) ? opts.text : Buffer.from(opts.text, 'utf8');
-  if (needle && needle.length === 0) throw new CryoError('USAGE', 'the search text is empty');
+  if (needle && needle.length === 0) throw new CryoError('USAGE', 'the search text is empty', { hint: 'search for at least one byte' });
   const regex = opts.regex ? new RegExp(opts.regex.source, opts.regex.flags.includes('g') ? opts.regex.flags : `${opts.regex.flags}g`) : undefined;
   const overlap = needle ? needle.length - 1 : (opts.maxRegexMatch ?? 4096);
   const chunkSize = Math.max(opts.chunkSize ?? 128 << 10, overlap * 2 + 4096);

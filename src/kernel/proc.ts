@@ -48,6 +48,25 @@ export function readStat(pid: number): ProcStat | undefined {
   return { pid, comm, state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), ttyNr: Number(f[4]) };
 }
 
+const PF_KTHREAD = 0x00200000;
+
+/** True when `pid` is a kernel thread (no user space: nothing CRIU can checkpoint). */
+export function isKernelThread(pid: number): boolean {
+  const text = readText(`/proc/${pid}/stat`);
+  if (!text) return false;
+  // flags is the 7th field after the comm's closing parenthesis
+  const flags = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[6]);
+  return (flags & PF_KTHREAD) !== 0;
+}
+
+/** The effective capability set of a process (status CapEff), 0n when unreadable. */
+export function readEffectiveCaps(pid: number | 'self'): bigint {
+  const m = /CapEff:\s*([0-9a-f]+)/.exec(readText(`/proc/${pid}/status`) ?? '');
+  return m ? BigInt(`0x${m[1]}`) : 0n;
+}
+
+export const CAP_SYS_RESOURCE = 24;
+
 /** /proc/<pid>/status as key -> value (values trimmed). */
 export function readStatus(pid: number): Record<string, string> | undefined {
   const text = readText(`/proc/${pid}/status`);

@@ -24,6 +24,10 @@ export interface RunOptions {
   pidns?: boolean;
   /** called once with the tree's exit status (128+n for a signal) when it ends (pidns only: the init's status) */
   onExit?: (status: number) => void;
+  /** extra namespaces of the tree's own (with pidns): its init and every process in them, so CRIU dumps them as the tree's */
+  namespaces?: ('ipc' | 'uts')[];
+  /** give the tree a mount namespace with its own /proc (its pids match /proc); needs pidns */
+  ownProc?: boolean;
   /** how long to wait for the command's pid to appear, ms; default 5000 */
   timeoutMs?: number;
 }
@@ -56,6 +60,33 @@ const INIT_SCRIPT = [
   '$d "$@" & c=$!',
   'while :; do wait $c; s=$?; kill -0 $c 2>/dev/null || exit $s; done',
 ].join('\n');
+
+// --own-proc: the init runs in a mount namespace of its own (unshare --mount-proc: private propagation, a
+// /proc of the tree's pid namespace). Descriptors opened outside it name mounts CRIU cannot find there
+// ("Can't lookup mount"), so stdio is reopened by path inside ($CRYO_RUN_LOG, else /dev/null); nsfs bind
+// mounts (ip netns) are dropped from the copy, as CRIU cannot dump them ("doesn't have a proper root mount");
+// /dev/shm is the tree's own.
+const OWN_PROC_PREAMBLE = [
+  'l=${CRYO_RUN_LOG:-/dev/null}; unset CRYO_RUN_LOG',
+  'exec </dev/null >>"$l" 2>&1 3>&- 4>&-',
+  'while IFS= read -r m; do t=${m#* - }; t=${t%% *}; [ "$t" = nsfs ] || continue; p=${m#* * * * }; umount -l "${p%% *}" 2>/dev/null; done < /proc/self/mountinfo',
+  // the host's /dev/shm changes under every dump (CRIU then fails copying it) and would carry other
+  // processes' shared memory into the checkpoint: the tree gets an empty one of its own (restored as a copy anyway)
+  'for i in 1 2 3 4 5 6 7 8; do umount -l /dev/shm 2>/dev/null || break; done',
+  'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm 2>/dev/null',
+  // the init proper starts only now: its first child is the command, never an umount
+  'exec "$@"',
+].join('\n');
+const OWN_PROC_INIT_SCRIPT = INIT_SCRIPT.replace('exec 1>&3 2>&4 3>&- 4>&-', ':');
+
+/** argv[3] of a process: INIT_NAME once the init proper runs (`bash -c SCRIPT cryo-init ...`). */
+function isInitProper(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[3] === INIT_NAME;
+  } catch {
+    return false;
+  }
+}
 
 const PLAIN_SCRIPT = `${CLOSE_FDS}\nexec "$@"`;
 
@@ -129,6 +160,10 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   const bash = which('bash', { PATH: '/usr/bin:/bin:/usr/local/bin' });
   if (!bash) throw new CryoError('ENVIRONMENT', 'bash is missing', { hint: 'cryo run needs bash to start trees; install it' });
   const pidns = opts.pidns ?? true;
+  if (!pidns && opts.ownProc) throw new CryoError('USAGE', '--own-proc needs the tree\'s own PID namespace', { hint: 'drop --no-pidns' });
+  if (opts.ownProc && opts.stdio) throw new CryoError('USAGE', 'ownProc reopens the tree\'s stdio inside its mount namespace: it cannot take given descriptors', { hint: 'give ownProc a log file instead, or leave it out' });
+  if (opts.ownProc && opts.log) env.CRYO_RUN_LOG = resolve(cwd, opts.log);
+  if (!pidns && opts.namespaces?.length) throw new CryoError('USAGE', `--${opts.namespaces[0]} needs the tree's own PID namespace`, { hint: 'drop --no-pidns' });
   if (pidns && typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new CryoError('NOT_ROOT', 'cryo run needs root to start the tree in its own PID namespace', {
       hint: 'run it as root (checkpointing needs root anyway), or pass --no-pidns',
@@ -150,7 +185,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
     }
   }
   const argv = pidns
-    ? [unshare!, ['--pid', '--fork', setsid!, bash, '-c', INIT_SCRIPT, INIT_NAME, initCommandPrefix(), resolved!, ...args]]
+    ? [unshare!, ['--pid', ...(opts.namespaces ?? []).map((k) => `--${k}`), ...(opts.ownProc ? ['--mount-proc'] : []), '--fork', setsid!, ...(opts.ownProc ? [bash, '-c', OWN_PROC_PREAMBLE, 'cryo-prep', bash, '-c', OWN_PROC_INIT_SCRIPT] : [bash, '-c', INIT_SCRIPT]), INIT_NAME, initCommandPrefix(), resolved!, ...args]]
     : [bash, ['-c', PLAIN_SCRIPT, 'cryo-run', resolved!, ...args]];
   let child;
   try {
@@ -189,7 +224,7 @@ export async function run(cmd: string, args: string[] = [], opts: RunOptions = {
   });
   for (;;) {
     const init = childPids(spawned)[0];
-    const pid = init === undefined ? undefined : childPids(init)[0];
+    const pid = init === undefined || (opts.ownProc && !isInitProper(init)) ? undefined : childPids(init)[0];
     if (init !== undefined && pid !== undefined) return done({ pid, rootPid: init, pidns: true });
     if (exited !== undefined || Date.now() > deadline) {
       await new Promise((r) => setTimeout(r, 20)); // the rest of unshare's message

@@ -26,6 +26,10 @@ export function checkTreeNamespaces(ctx: RuleContext): void {
   for (const kind of ['ipc', 'mnt', 'net', 'pid', 'uts', 'cgroup', 'time'] as const) {
     if (!root.ns[kind] || !selfNs[kind] || root.ns[kind] === selfNs[kind]) continue;
     if (kind === 'mnt') {
+      // verified: "mnt: 69:./run/netns/NAME doesn't have a proper root mount" (an ip-netns bind mount in the copy)
+      for (const [left] of readMountinfo(root.pid).map((l) => l.split(' - ')).filter(([, right]) => right?.startsWith('nsfs '))) {
+        ctx.issues.blocker(root.pid, 'nsfs-mount', `its own mount namespace holds ${left.split(' ')[4]}, a bind mount of a namespace file (ip netns), which CRIU cannot dump: unmount it inside the tree (\`cryo run --own-proc\` does), or start the tree without its own mount namespace`);
+      }
       const tmpfs = readMountinfo(root.pid)
         .map((l) => l.split(' - '))
         .filter(([, right]) => right?.startsWith('tmpfs '))
@@ -37,15 +41,26 @@ export function checkTreeNamespaces(ctx: RuleContext): void {
   }
 }
 
-/** Namespaces a process below the root has of its own. */
+/** Namespaces a process below the root has of its own: CRIU 4.2 cannot checkpoint any of them. */
 export function checkNestedNamespaces(ctx: RuleContext, p: ProcessSnapshot): void {
   const { root } = ctx.tree;
   if (p === root) return;
-  for (const kind of ['ipc', 'mnt', 'net', 'pid', 'uts'] as const) {
-    if (p.ns[kind] && root.ns[kind] && p.ns[kind] !== root.ns[kind]) {
-      ctx.issues.finding(p.pid, 'namespace', `runs in a ${kind} namespace of its own (${p.ns[kind]}), nested below the root's`);
-    }
+  for (const kind of ['ipc', 'uts', 'pid', 'cgroup', 'time', 'mnt', 'net'] as const) {
+    if (!p.ns[kind] || !root.ns[kind] || p.ns[kind] === root.ns[kind]) continue;
+    // verified (test/integration/preflight-namespaces.test.ts): ipc, uts, pid, cgroup, time: "Can't dump nested
+    // KIND namespace"; mnt, net: the dump succeeds, the restore fails ("Can't restore sub-task in NS")
+    const why = kind === 'mnt' || kind === 'net'
+      ? "CRIU dumps it, but cannot restore a process below the root in a namespace of its own (\"Can't restore sub-task in NS\")"
+      : `CRIU cannot dump a nested ${kind} namespace`;
+    ctx.issues.blocker(p.pid, 'nested-namespace', `runs in a ${kind} namespace of its own (${p.ns[kind]}), nested below the root's: ${why}; start the whole tree in it instead (${wholeTreeIn(kind)})`);
   }
+}
+
+const UNSHARE_FLAG: Record<string, string> = { pid: 'pid --fork', cgroup: 'cgroup', time: 'time --fork', mnt: 'mount', net: 'net' };
+
+/** How to start a whole tree in a namespace of `kind`, so that CRIU dumps it as the tree's own. */
+function wholeTreeIn(kind: string): string {
+  return kind === 'ipc' || kind === 'uts' ? `\`cryo run --${kind} -- CMD\`` : `e.g. \`setsid unshare --${UNSHARE_FLAG[kind]} CMD\`, then dump that pid`;
 }
 
 /** Blocks fds open on a mount outside the process's own mount namespace (tree with its own mount namespace only). */
@@ -79,7 +94,7 @@ export function isSysvMap(m: MapEntry): boolean {
 /** A SysV shared memory attachment: saved only with the tree's own IPC namespace. */
 export function checkSysvMap(ctx: RuleContext, p: ProcessSnapshot, m: MapEntry): void {
   if (p.ns.ipc && p.ns.ipc === ctx.tree.selfNs.ipc) {
-    ctx.issues.blocker(p.pid, 'sysv-shm', `SysV shared memory attached at 0x${m.start.toString(16)} while the tree shares the host IPC namespace: CRIU saves SysV IPC only with the tree's own IPC namespace (start it with unshare --ipc)`);
+    ctx.issues.blocker(p.pid, 'sysv-shm', `SysV shared memory attached at 0x${m.start.toString(16)} while the tree shares the host IPC namespace: CRIU saves SysV IPC only with the tree's own IPC namespace: start the tree with \`cryo run --ipc -- CMD\``);
   } else {
     ctx.issues.finding(p.pid, 'sysv-shm', `SysV shared memory attached at 0x${m.start.toString(16)}; saved with the tree's IPC namespace`);
   }

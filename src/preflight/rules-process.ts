@@ -11,6 +11,8 @@ export function checkRoot(ctx: RuleContext): void {
   const { blocker, finding, addOption } = ctx.issues;
   if (partOf) blocker(pid, 'partial-tree', `${partOf.message}${partOf.hint ? `: ${partOf.hint}` : ''}`);
   if (checkPidnsInit(ctx)) return;
+  // a kernel thread or the host's init: checkProcess names the real reason
+  if (root.kernelThread || (root.pid === 1 && root.nsPid.length === 1)) return;
   if (root.nsSid === 0) {
     // verified in CI: a tree started from a session begun outside the container's pid namespace (sid reads 0
     // there) fails with "A session leader of P(P) is outside of its pid namespace", --shell-job or not
@@ -25,9 +27,22 @@ export function checkRoot(ctx: RuleContext): void {
   }
 }
 
-/** One process: traced, in a deleted directory, a zombie, stopped. */
+/** One process: a kernel thread, another uid, traced, in a deleted directory, a zombie, stopped. */
 export function checkProcess(ctx: RuleContext, p: ProcessSnapshot): void {
   const { blocker, finding } = ctx.issues;
+  if (p.kernelThread) {
+    // verified: "Unable to interrupt task: 2 (Operation not permitted)"
+    blocker(p.pid, 'kernel-thread', `${p.comm} is a kernel thread: it has no user space, and CRIU checkpoints only user processes`);
+    return;
+  }
+  if (p.pid === 1 && p.nsPid.length === 1) {
+    // verified: the host's init cannot be seized ("Unable to interrupt task: 1 (Operation not permitted)")
+    blocker(p.pid, 'init', "the system's init: the kernel does not let CRIU attach to it; checkpoint a tree below it");
+  }
+  if (!ctx.tree.sysResource && p.state !== 'Z' && otherIds(p)) {
+    // verified: CRIU's prlimit on it fails, "Can't get rlimit 0: Operation not permitted"
+    blocker(p.pid, 'other-uid', `runs as uid ${showIds(p.uids)} gid ${showIds(p.gids)}, not cryo's ${ownIds()}, and cryo lacks CAP_SYS_RESOURCE: CRIU cannot read its limits ("Can't get rlimit"); run cryo with CAP_SYS_RESOURCE (\`cryo check\` lists the missing capabilities)`);
+  }
   if (p.tracerPid !== 0) {
     const who = p.tracedTid ? `its thread ${p.tracedTid} is traced` : 'traced';
     blocker(p.pid, 'traced', `${who} by pid ${p.tracerPid} (${ctx.tree.pids.has(p.tracerPid) ? 'inside' : 'outside'} the tree): CRIU cannot seize a traced task; detach the tracer first`);
@@ -85,4 +100,22 @@ export function checkSharedProcesses(ctx: RuleContext): Map<number, Sharing> {
     ctx.issues.finding(g[0], 'shared-fd-table', `processes ${g.join(', ')} share one fd table (CLONE_FILES)`);
   }
   return out;
+}
+
+function ownIds(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const gid = typeof process.getgid === 'function' ? process.getgid() : 0;
+  return `uid ${uid} gid ${gid}`;
+}
+
+/** The kernel's prlimit rule: without CAP_SYS_RESOURCE, every uid and gid of the task must be the caller's real ones. */
+function otherIds(p: ProcessSnapshot): boolean {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const gid = typeof process.getgid === 'function' ? process.getgid() : 0;
+  return p.uids.some((u) => u !== uid) || p.gids.some((g) => g !== gid);
+}
+
+/** [65534, 65534, 65534] → "65534"; differing ids as "real/effective/saved". */
+function showIds(ids: number[]): string {
+  return new Set(ids).size === 1 ? String(ids[0]) : ids.join('/');
 }

@@ -39,6 +39,12 @@ function noteUnix(pid: number, fd: number, u: UnixSocket, table: SocketTable, tr
     finding(pid, 'unix-external', `unix datagram socket (inode ${u.ino}) connected to${peerName || ` socket ${u.peer}`} outside the tree; needs --ext-unix-sk`, fd);
     return;
   }
+  if (peer && !peer.name) {
+    // verified (test/integration/preflight-unix-peer.test.ts): with --external unix[INO] the dump succeeds, but
+    // every restore fails (the restored task segfaults), with --ext-unix-sk or without: nothing to reconnect to
+    issues.blocker(pid, 'unix-external-unnamed', `unix ${type} socket (inode ${u.ino}) connected to an unnamed socket ${u.peer} outside the tree (a client that connected to the tree): CRIU can dump it as external, but no restore can reconnect it; close the connection (or end that client) before checkpointing`, fd);
+    return;
+  }
   // verified: --ext-unix-sk does not dump a stream socket ("Can't dump half of stream unix connection");
   // naming the tree's end as external does
   addOption('--external', `unix[${u.ino}]`);

@@ -6,7 +6,10 @@ import {
   type MapEntry,
   type NamespaceKind,
   type ProcFd,
+  CAP_SYS_RESOURCE,
+  isKernelThread,
   readCwd,
+  readEffectiveCaps,
   readFds,
   readMaps,
   readNamespaces,
@@ -34,6 +37,10 @@ export interface ProcessSnapshot {
   fds: ProcFd[];
   maps: MapEntry[];
   ns: Partial<Record<NamespaceKind, string>>;
+  /** real, effective, saved uid and gid (status Uid, Gid) */
+  uids: number[];
+  gids: number[];
+  kernelThread: boolean;
 }
 
 export interface TreeSnapshot {
@@ -49,12 +56,19 @@ export interface TreeSnapshot {
   pids: Set<number>;
   /** cryo's own namespaces */
   selfNs: Partial<Record<NamespaceKind, string>>;
+  /** cryo holds CAP_SYS_RESOURCE (CRIU then reads the limits of another uid's process) */
+  sysResource: boolean;
 }
 
 /** The last (innermost) number of a status line such as NSsid, or `fallback` when the kernel lacks it. */
 function innermost(field: string | undefined, fallback: number): number {
   const last = field?.trim().split(/\s+/).pop();
   return last === undefined || last === '' ? fallback : Number(last);
+}
+
+/** "0 0 0 0" → the first three (real, effective, saved). */
+function ids(field: string | undefined): number[] {
+  return (field ?? '').trim().split(/\s+/).slice(0, 3).map(Number).filter((n) => Number.isInteger(n));
 }
 
 function snapshotProcess(pid: number): ProcessSnapshot | undefined {
@@ -90,6 +104,9 @@ function snapshotProcess(pid: number): ProcessSnapshot | undefined {
     fds: readFds(pid),
     maps: readMaps(pid),
     ns: readNamespaces(pid),
+    uids: ids(status.Uid),
+    gids: ids(status.Gid),
+    kernelThread: isKernelThread(pid),
   };
 }
 
@@ -116,7 +133,7 @@ export function snapshotTree(pid: number): TreeSnapshot {
     const c = snapshotProcess(p);
     if (c) procs.push(c);
   }
-  return { pid, rootPid, partOf, root, procs, pids: new Set(procs.map((p) => p.pid)), selfNs: readNamespaces('self') };
+  return { pid, rootPid, partOf, root, procs, pids: new Set(procs.map((p) => p.pid)), selfNs: readNamespaces('self'), sysResource: (readEffectiveCaps('self') & (1n << BigInt(CAP_SYS_RESOURCE))) !== 0n };
 }
 
 /** The inode of an fd target "socket:[123]" / "pipe:[45]", or undefined for another kind. */

@@ -350,7 +350,7 @@ const CASES: Case[] = [
     dumpable: false,
     options: [],
     blockers: ['traced'],
-    cause: /traced by another process/,
+    cause: /traced by pid \d+, so CRIU cannot attach/,
   },
   {
     name: 'a thread (not the main one) traced by another process',
@@ -365,7 +365,7 @@ const CASES: Case[] = [
     dumpable: false,
     options: [],
     blockers: ['traced'],
-    cause: /traced by another process/,
+    cause: /traced by pid \d+, so CRIU cannot attach/,
   },
   {
     name: 'a process on a terminal (pty master outside the tree)',

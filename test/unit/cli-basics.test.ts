@@ -64,3 +64,35 @@ test('a command loads only its own module; help and unknown words load them all'
   assert.equal((await commandsFor(['node', 'cryo', 'dumpp'])).length, all);
   assert.equal((await commandsFor(['node', 'cryo', 'constructor'])).length, all);
 });
+
+// issue 10: every usage error has a hint (these six had none)
+for (const args of [
+  ['mem', '/nonexistent', '--regex', '('],
+  ['mem', '/nonexistent', '--dump', '0xffffffffffffffffff', '--pid', '1', '-o', '-'],
+  ['mem', '/nonexistent', '--dump', '0x10+0', '--pid', '1', '-o', '-'],
+  ['mem', '/nonexistent', '--search', 'x', '-C', 'many'],
+  ['inspect', '/nonexistent', '--pid', 'x'],
+  ['decode', '--max-entry-size', '0'],
+]) {
+  test(`usage error with a hint: cryo ${args.join(' ')}`, () => {
+    const r = cryo(args);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0], /^cryo: error: /);
+    assert.match(lines[1], /^hint: \S/);
+  });
+}
+
+// issue 10: not root is "needs root" (exit 3), not "no working CRIU" or "no such directory"
+const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+const canDrop = typeof process.getuid === 'function' && process.getuid() === 0 && spawnSync('setpriv', ['--version'], { encoding: 'utf8' }).status === 0;
+for (const args of [['dump', '1', '-D', '/tmp/cryo-never'], ['dump', '1', '-o', '/tmp/cryo-never.ckpt'], ['restore', '-D', '/nonexistent'], ['resume', '1'], ['run', '--', 'true'], ['setup']]) {
+  test(`not root: cryo ${args.join(' ')} says it needs root (exit 3)`, { skip: !canDrop && 'needs root and setpriv to drop to nobody' }, () => {
+    const r = spawnSync(nobody[0], [...nobody.slice(1), process.execPath, main, ...args], { encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent', XDG_CACHE_HOME: '' }, timeout: 60_000 });
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /^cryo: error: .*needs root/);
+    assert.match(r.stderr, /\nhint: .*(root|sudo)/);
+    assert.doesNotMatch(r.stderr, /no working CRIU|no such|internal error/i);
+  });
+}

@@ -199,7 +199,7 @@ test('SysV shm outside an IPC namespace: a blocker with a change, not an option'
     ),
   });
   assert.match(e?.cause ?? '', /7298.*SysV/);
-  assert.match(e?.fix ?? '', /unshare --ipc/);
+  assert.match(e?.fix ?? '', /cryo run --ipc -- CMD/);
   assert.equal(e?.options, undefined);
 });
 

@@ -41,7 +41,14 @@ export function register(program: Command): void {
       lines.push(`memory tracking (soft-dirty, incremental pre-dump): ${yes(report.features.memoryTracking)}`);
       lines.push(`lazy pages (userfaultfd):                           ${yes(report.features.lazyPages)}`);
       lines.push(`network lock: iptables ${yes(report.networkLock.iptables)}, nftables ${yes(report.networkLock.nftables)}; cryo uses ${report.networkLock.default}`);
-      lines.push(report.ok ? paint('32', 'dump and restore can work here', c) : paint('31', `not ready: ${report.problems.join('; ')}`, c));
+      for (const l of report.limits) lines.push(`limit:         ${paint('33', l, c)}`);
+      lines.push(
+        !report.ok
+          ? paint('31', `not ready: ${report.problems.join('; ')}`, c)
+          : report.limits.length
+            ? paint('33', `dump and restore can work here, within the ${report.limits.length === 1 ? 'limit' : 'limits'} above`, c)
+            : paint('32', 'dump and restore can work here', c),
+      );
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -15,7 +15,7 @@ export function register(program: Command): void {
       const { imageToJsonBuffer } = await import('../../images/json.js');
       const { usageError } = await import('../../errors.js');
       if (o.maxEntrySize !== undefined && !(Number.isInteger(o.maxEntrySize) && o.maxEntrySize > 0)) {
-        throw usageError('--max-entry-size: expected a positive number of bytes');
+        throw usageError('--max-entry-size: expected a positive number of bytes', 'for example: --max-entry-size 16777216');
       }
       const { transcodeToJson } = await import('../../images/transcode.js');
       const buf = await readInput(o.in);

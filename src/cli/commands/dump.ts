@@ -76,6 +76,7 @@ export function register(program: Command): void {
       : toOci ? { oci: o.output!, ...(await registryFromCli(o.output!, o, secret)) }
       : secret ? new (await import('../../checkpoint/crypto-sink.js')).EncryptedArchiveSink(o.output!, secret, { force: o.force, level })
       : { archive: o.output! };
+    (await import('../../criu/find.js')).requireRoot('cryo dump');
     const [{ dump }, { withTerminationSignals }, { progressLine }] = await Promise.all([
       import('../../pipeline/dump.js'), import('../signals.js'), import('../render/progress.js'),
     ]);

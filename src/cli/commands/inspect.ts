@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .description('show what a checkpoint holds: processes, credentials, namespaces, files, sockets, memory, mounts')
     .argument('<dir>', 'checkpoint images directory (or archive)')
     .option('-p, --pid <pid>', 'only this process (and its ancestors); the host pid `cryo run` printed works too', (v: string) => {
-      if (!/^\d+$/.test(v)) throw usageError(`--pid: expected a process id, got "${v}"`);
+      if (!/^\d+$/.test(v)) throw usageError(`--pid: expected a process id, got "${v}"`, 'pass a pid of the checkpoint (cryo inspect DIR lists them)');
       return Number(v);
     })
     .option('--env', "include each process's environment")

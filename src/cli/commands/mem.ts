@@ -5,7 +5,7 @@ import { printJson, useColor, paint } from '../output.js';
 
 function parseIntOption(name: string) {
   return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw usageError(`${name}: expected a non-negative integer, got "${v}"`);
+    if (!/^\d+$/.test(v)) throw usageError(`${name}: expected a non-negative integer, got "${v}"`, `for example: ${name} 100`);
     return Number(v);
   };
 }
@@ -15,14 +15,14 @@ export function parseRange(spec: string): { addr: number; len?: number } {
   const m = /^(?:0x)?([0-9a-f]+)(?:\+(0x[0-9a-f]+|\d+)([kmg]i?b?)?)?$/i.exec(spec.trim());
   if (!m) throw usageError(`--dump: expected ADDR[+LEN] (hex address, e.g. 0x7f12a000+4096), got "${spec}"`);
   const addr = Number.parseInt(m[1]!, 16);
-  if (!Number.isSafeInteger(addr)) throw usageError(`--dump: address ${m[1]} is out of range`);
+  if (!Number.isSafeInteger(addr)) throw usageError(`--dump: address ${m[1]} is out of range`, 'addresses are at most 2^53-1, e.g. --dump 0x7f12a000+4096');
   if (m[2] === undefined) return { addr };
   let len = m[2].startsWith('0x') ? Number.parseInt(m[2].slice(2), 16) : Number(m[2]);
   const unit = (m[3] ?? '').toLowerCase()[0];
   if (unit === 'k') len *= 1024;
   else if (unit === 'm') len *= 1024 ** 2;
   else if (unit === 'g') len *= 1024 ** 3;
-  if (!Number.isSafeInteger(len) || len <= 0) throw usageError(`--dump: expected a positive length, got "${m[2]}${m[3] ?? ''}"`);
+  if (!Number.isSafeInteger(len) || len <= 0) throw usageError(`--dump: expected a positive length, got "${m[2]}${m[3] ?? ''}"`, 'for example: --dump 0x7f12a000+4096 (or +4k)');
   return { addr, len };
 }
 
@@ -65,7 +65,7 @@ export function register(program: Command): void {
         try {
           regex = new RegExp(o.regex, 'g');
         } catch (e) {
-          throw usageError(`--regex: ${(e as Error).message}`);
+          throw usageError(`--regex: ${(e as Error).message}`, 'use a JavaScript regular expression, e.g. --regex \'token=[0-9a-f]+\'');
         }
       }
       if (o.dump !== undefined && (o.pid === undefined || o.output === undefined)) {

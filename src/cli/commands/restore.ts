@@ -34,6 +34,7 @@ export function register(program: Command): void {
     const from = o.imagesDir !== undefined ? { dir: o.imagesDir } : o.input === '-' ? { stream: process.stdin, name: '-' }
       : o.input!.startsWith('oci://') ? { oci: o.input!, ...(await registryFromCli(o.input!, o, secret)) }
       : (await decryptedInput(o.input!, secret)) ?? { archive: o.input! };
+    (await import('../../criu/find.js')).requireRoot('cryo restore');
     const [{ restore }, { withTerminationSignals }, { progressLine }] = await Promise.all([
       import('../../pipeline/restore.js'), import('../signals.js'), import('../render/progress.js'),
     ]);

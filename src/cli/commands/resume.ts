@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .option('--json', 'print {pid, rootPid, pids} as JSON')
     .action(async (pidArg: string, o: { json?: boolean }) => {
       const pid = parsePid(pidArg);
+      (await import('../../criu/find.js')).requireRoot('cryo resume');
       const { resume } = await import('../../pipeline/resume.js');
       const r = resume(pid);
       if (o.json) printJson(r);

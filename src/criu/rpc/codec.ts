@@ -74,7 +74,7 @@ function encode(typeName: string, obj: object): Uint8Array {
   try {
     return encodeMessage(rpc.messageType(typeName), wire);
   } catch (e) {
-    throw usageError(`invalid CRIU request: ${(e as Error).message}`);
+    throw usageError(`invalid CRIU request: ${(e as Error).message}`, 'check the field types against rpc.proto (numbers, strings, booleans where it says so)');
   }
 }
 
