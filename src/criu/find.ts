@@ -31,7 +31,7 @@ export function cacheDir(): string {
 }
 
 /** Provisioned criu wrappers, newest version first. */
-export function provisionedCriuPaths(): string[] {
+function provisionedCriuPaths(): string[] {
   const dir = cacheDir();
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -95,7 +95,7 @@ export function criuCheck(path: string): { ok: boolean; output: string } {
 }
 
 /** Candidates in the order cryo tries them. */
-export function criuCandidates(opts: FindCriuOptions = {}): Array<{ path: string; source: CriuBinary['source'] }> {
+function criuCandidates(opts: FindCriuOptions = {}): Array<{ path: string; source: CriuBinary['source'] }> {
   const out: Array<{ path: string; source: CriuBinary['source'] }> = [];
   if (opts.criu) return [{ path: opts.criu, source: 'option' }];
   if (process.env.CRYO_CRIU) return [{ path: process.env.CRYO_CRIU, source: 'env' }];

@@ -12,7 +12,7 @@ export { detectNetworkLock, type NetworkLock };
 export type CgroupMode = 'none' | 'props' | 'soft' | 'full' | 'strict' | 'ignore' | 'default';
 
 /** The CRIU commands an option applies to. */
-export type CriuAction = 'dump' | 'pre-dump' | 'restore';
+type CriuAction = 'dump' | 'pre-dump' | 'restore';
 
 /**
  * Who consumes an option: `rpc` goes into criu_opts (toRpcOpts); `pipeline` is cryo's dump/restore
@@ -20,10 +20,10 @@ export type CriuAction = 'dump' | 'pre-dump' | 'restore';
  * done by cryo because RPC lacks it (restore --pidfile); `config` has no criu_opts field at all and
  * reaches CRIU only through a --config file.
  */
-export type CriuOptionHandler = 'rpc' | 'pipeline' | 'cryo' | 'config';
+type CriuOptionHandler = 'rpc' | 'pipeline' | 'cryo' | 'config';
 
 /** How a value is read and mapped onto its criu_opts field. */
-export type CriuOptionKind =
+type CriuOptionKind =
   | 'bool' // true/false -> bool field
   | 'uint' // non-negative integer -> uint32
   | 'size' // bytes with K/M/G -> uint32
@@ -309,7 +309,7 @@ export interface CriuRestoreOptions {
   config?: string;
 }
 
-export const DEFAULT_LOG_LEVEL = 4;
+const DEFAULT_LOG_LEVEL = 4;
 
 // ---------------------------------------------------------------- value parsers
 

@@ -13,9 +13,9 @@ import { CryoError } from '../errors.js';
 import { cacheDir, compareVersions, criuCheck, criuVersion, VERSION_FILE } from './find.js';
 
 /** Suites tried in order for a CRIU new enough for this kernel. */
-export const DEFAULT_SUITES = ['testing', 'unstable'];
+const DEFAULT_SUITES = ['testing', 'unstable'];
 /** CRIU older than this cannot dump inet sockets on kernel 6.16+ (see DESIGN.md). */
-export const MIN_CRIU_VERSION = '4.2';
+const MIN_CRIU_VERSION = '4.2';
 
 export interface AptSource {
   uri: string;

@@ -31,12 +31,3 @@ export function sameFile(pid1: number, fd1: number, pid2: number, fd2: number): 
   return kcmp(pid1, pid2, KcmpType.FILE, fd1, fd2) === 0;
 }
 
-/** Same address space (threads, CLONE_VM children, vfork)? */
-export function sameVm(pid1: number, pid2: number): boolean {
-  return kcmp(pid1, pid2, KcmpType.VM) === 0;
-}
-
-/** Same fd table (CLONE_FILES)? */
-export function sameFdTable(pid1: number, pid2: number): boolean {
-  return kcmp(pid1, pid2, KcmpType.FILES) === 0;
-}

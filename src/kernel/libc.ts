@@ -8,9 +8,4 @@ export function libc(): LibraryHandle {
   return handle;
 }
 
-/** errno of the last failed libc call made through koffi on this thread. */
-export function errno(): number {
-  return koffi.errno();
-}
-
 export { koffi };

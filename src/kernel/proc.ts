@@ -194,7 +194,7 @@ export function readMaps(pid: number): MapEntry[] {
   return text ? parseMaps(text) : [];
 }
 
-export const NAMESPACES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'] as const;
+const NAMESPACES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'] as const;
 export type NamespaceKind = (typeof NAMESPACES)[number];
 
 /** Namespace ids ("ipc:[4026531839]") by kind; "self" reads the caller's own. */

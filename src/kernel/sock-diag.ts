@@ -24,7 +24,7 @@ const UDIAG_SHOW_PEER = 0x4;
 const UNIX_DIAG_NAME = 0;
 const UNIX_DIAG_PEER = 2;
 
-export const TCP_STATES = [
+const TCP_STATES = [
   '', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT',
   'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV',
 ] as const;

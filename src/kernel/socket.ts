@@ -86,11 +86,6 @@ export function closeFd(fd: number): void {
   if (fd >= 0) bind().close(fd);
 }
 
-/** shutdown(SHUT_RDWR): the peer (and any poll on our end) sees end-of-file at once. */
-export function shutdownSocket(fd: number): void {
-  if (fd >= 0) bind().shutdown(fd, SHUT_RDWR);
-}
-
 function address(buf: Buffer): bigint {
   return buf.length === 0 ? 0n : koffi.address(buf);
 }

@@ -2,7 +2,7 @@
 import type { TreeSnapshot } from './snapshot.js';
 import type { PreflightIssue } from './types.js';
 
-export type Note = (pid: number, kind: string, message: string, fd?: number) => void;
+type Note = (pid: number, kind: string, message: string, fd?: number) => void;
 
 export interface Issues {
   options: string[];

@@ -9,7 +9,7 @@ export function padRight(s: string, width: number): string {
 }
 
 /** Visible width of a string (ANSI colour codes do not count). */
-export function visibleLength(s: string): number {
+function visibleLength(s: string): number {
   // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '').length;
 }

@@ -31,5 +31,5 @@ export { CriuConnection, openCriu, type CriuExit, type CriuPath, type OpenCriuOp
 export { openDirFd, type CriuCallOptions } from './directories.js';
 export { checkCriu, checkCriuFeatures, criuCall, getCriuVersion, type CriuCheckResult } from './one-shot.js';
 export { CriuDumpSession, openDumpSession } from './dump-session.js';
-export { decodeCriuRequest, decodeCriuResponse, encodeCriuRequest, encodeCriuResponse } from './codec.js';
+export { encodeCriuRequest } from './codec.js';
 export type * from './types.js';
