@@ -76,6 +76,11 @@ export interface CheckpointMeta {
   stats?: DumpStats;
   /** archives only: how the body is compressed */
   compression?: { algorithm: 'zstd'; level: number };
+  /**
+   * every file carries its sha256 (archives always; a directory once the dump had released the
+   * tree and rewrote cryo.json with them); absent or false: sizes only
+   */
+  hashes?: boolean;
   /** the image files, sorted by name (cryo.json itself excluded) */
   files: CheckpointFile[];
   /** sum of files[].size */

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { classifyDir, type DirKind } from './complete.js';
 import { writeMeta } from './meta-file.js';
+import { removeDeadTemps, tempDirPrefix } from './temp-names.js';
 import type { CheckpointMeta } from './meta.js';
 import type { CheckpointSink, SinkResult } from './sink.js';
 
@@ -67,8 +68,9 @@ export class DirSink implements CheckpointSink {
     this.existing = kind;
     try {
       makeParents(dir);
-      // mkdtemp: a random name, mode 0700
-      this.tmp = mkdtempSync(join(dirname(dir), `.${basename(dir)}.cryo-tmp-`));
+      removeDeadTemps(dirname(dir));
+      // mkdtemp: a random name (with our pid, for the sweep above), mode 0700
+      this.tmp = mkdtempSync(tempDirPrefix(dirname(dir), basename(dir)));
     } catch (e) {
       throw new CryoError('FAILED', `cannot write next to ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
         hint: 'pass a path in a writable directory to -D', cause: e,

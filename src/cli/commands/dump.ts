@@ -14,6 +14,7 @@ interface DumpCliOptions {
   json?: boolean;
   force?: boolean;
   forceNonCheckpoint?: boolean;
+  endAfterWrite?: boolean;
 }
 
 export function register(program: Command): void {
@@ -22,7 +23,8 @@ export function register(program: Command): void {
     .description('checkpoint the process tree of PID into DIR or one archive (the tree ends unless --leave-running/--leave-stopped)')
     .argument('<pid>', 'the tree (for trees started by `cryo run`, the pid it printed)')
     .option('-D, --images-dir <dir>', 'write a checkpoint directory (created; must be new, empty, or hold a checkpoint with --force)')
-    .option('-o, --output <file>', 'write one verified archive instead (- for stdout); see docs/archive-format.md')
+    .option('-o, --output <file>', 'write one verified archive instead (- for stdout: the tree keeps running unless --end-after-write); see docs/archive-format.md')
+    .option('--end-after-write', 'with -o -: stop the tree for the dump and end it once the whole archive was written to stdout (a pipe may hold the end unread)')
     .option('-R, --leave-running', 'leave the tree running after the dump')
     .option('--leave-stopped', 'leave the tree stopped after the dump (`cryo resume PID` resumes it)')
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4; the log is dump.log in the checkpoint)")
@@ -45,6 +47,8 @@ export function register(program: Command): void {
       level = Number(o.level);
     }
     const toStdout = o.output === '-';
+    if (o.endAfterWrite && !toStdout) throw usageError('--end-after-write goes with -o -', `cryo dump ${pid} -o - --end-after-write | ssh host cryo restore -i -`);
+    if (o.endAfterWrite && (o.leaveRunning || o.leaveStopped)) throw usageError('--end-after-write excludes --leave-running and --leave-stopped', `cryo dump ${pid} -o - --end-after-write > app.ckpt`);
     if (toStdout && process.stdout.isTTY) throw usageError('refusing to write an archive to a terminal', `cryo dump ${pid} -o - > app.ckpt`);
     const opts = {
       ...criuOptionsFromCli(o as unknown as Record<string, unknown>, 'dump'),
@@ -54,6 +58,7 @@ export function register(program: Command): void {
       force: o.force,
       forceNonCheckpoint: o.forceNonCheckpoint,
       level,
+      endAfterWrite: o.endAfterWrite,
     };
     const to = o.imagesDir !== undefined ? { dir: o.imagesDir } : toStdout ? { stream: process.stdout, name: '-' } : { archive: o.output! };
     const [{ dump }, { withTerminationSignals }, { progressLine }] = await Promise.all([
