@@ -111,9 +111,9 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
   try {
     // a directory must be safe from swaps and match its cryo.json (sizes, types, sha256s) before CRIU reads it
     if (opened.kind === 'dir') assertNotSwappable(opened.dir);
+    const { tree, zombies } = assertComplete(opened.dir);
     const meta = opened.meta;
     if (meta) await checkDirFiles(opened.dir, meta, { hash: opened.kind === 'dir', signal });
-    const { tree, zombies } = assertComplete(opened.dir);
     if (signal?.aborted) throw new CryoError('FAILED', 'interrupted before the restore', { hint: 'nothing was restored' });
     const merged = { ...(meta?.restoreOptions ?? {}), ...given(criuGiven) } as CriuRestoreOptions;
     // a root with pid 1 is a PID namespace's init: CRIU recreates the namespace, nothing can collide
