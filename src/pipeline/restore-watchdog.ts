@@ -1,16 +1,15 @@
 // Bounds CRIU's restore: on a timeout or an abort (SIGTERM/SIGINT in the CLI) it kills cryo's CRIU
-// children and every task under them (the half-restored tree), by pid, until none is left, so a
-// restore that hangs (a restorer spinning on a short pages file) leaves nothing running.
-import { readProcess, listTree, signalTree } from '../kernel/process.js';
+// children and every task under them (the half-restored tree), by pid, again and again until CRIU's
+// call has ended, then once more with the restored root, so a restore that hangs (a restorer spinning
+// on a short pages file) or is cancelled leaves nothing running.
+import { listTree, readProcess, signalTree } from '../kernel/process.js';
 import { childPids } from '../kernel/run.js';
 
 export interface RestoreWatchdog {
   /** why CRIU was killed, undefined while it was not */
   readonly fired: 'timeout' | 'aborted' | undefined;
-  /** resolves once everything the watchdog killed is gone (at once when it did not fire) */
-  readonly killed: Promise<void>;
-  /** CRIU answered: nothing to kill any more */
-  stop(): void;
+  /** CRIU's call ended: stops the timer; after a firing, kills what is left (with `rootPid`, the tree CRIU reported) */
+  finish(rootPid?: number): Promise<void>;
 }
 
 /** CRIU processes this process started, with their descendants, CRIU first. */
@@ -18,29 +17,27 @@ function listCriuTrees(): number[] {
   return childPids(process.pid).filter((c) => readProcess(c)?.comm === 'criu').flatMap((c) => listTree(c));
 }
 
-/** Kills CRIU and the tasks it was restoring; repeats while new ones show up (forks in flight). */
-async function killCriuTrees(): Promise<void> {
-  const seen = new Set<number>();
-  for (let i = 0; i < 20; i++) {
-    const now = listCriuTrees();
-    const fresh = now.filter((p) => !seen.has(p));
-    for (const p of now) seen.add(p);
-    signalTree([...seen], 'SIGKILL');
-    if (now.length === 0 && i > 0) return;
-    await new Promise((r) => setTimeout(r, 25));
-    if (fresh.length === 0 && i > 2) return;
-  }
+function isLive(pid: number): boolean {
+  const s = readProcess(pid)?.state;
+  return s !== undefined && s !== 'Z' && s !== 'X';
 }
 
 /** Starts the watchdog for one CRIU restore. */
 export function watchRestore(timeoutMs: number, signal?: AbortSignal): RestoreWatchdog {
   let fired: RestoreWatchdog['fired'];
-  let stopped = false;
-  let killed = Promise.resolve();
+  let finished = false;
+  const killed = new Set<number>();
+  const sweep = (extra: number[] = []) => {
+    for (const p of [...listCriuTrees(), ...extra]) killed.add(p);
+    signalTree([...killed].filter(isLive), 'SIGKILL');
+  };
+  let sweeper: NodeJS.Timeout | undefined;
   const fire = (why: 'timeout' | 'aborted') => {
-    if (stopped || fired) return;
+    if (finished || fired) return;
     fired = why;
-    killed = killCriuTrees();
+    sweep();
+    // CRIU may fork more tasks until it is dead: keep sweeping while its call runs
+    sweeper = setInterval(() => sweep(), 20);
   };
   const timer = setTimeout(() => fire('timeout'), timeoutMs);
   const onAbort = () => fire('aborted');
@@ -50,13 +47,18 @@ export function watchRestore(timeoutMs: number, signal?: AbortSignal): RestoreWa
     get fired() {
       return fired;
     },
-    get killed() {
-      return killed;
-    },
-    stop() {
-      stopped = true;
+    async finish(rootPid) {
+      finished = true;
       clearTimeout(timer);
+      clearInterval(sweeper);
       signal?.removeEventListener('abort', onAbort);
+      if (!fired) return;
+      const root = rootPid && rootPid > 0 ? listTree(rootPid) : [];
+      for (let i = 0; i < 100; i++) {
+        sweep(root);
+        if (![...killed].some(isLive)) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
   };
 }

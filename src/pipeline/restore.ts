@@ -126,22 +126,23 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
     let rootPid: number;
     const timeoutMs = restoreTimeoutMs ?? 60000;
     const watchdog = watchRestore(timeoutMs, signal);
+    let failure: unknown;
     try {
       const resp = await callCriu(criu, { type: 'RESTORE', opts: { ...restoreRequestOptions(merged), log_file: logName } }, { imagesDir: opened.dir, workDir, hooks });
       rootPid = Number(resp.restore?.pid);
     } catch (e) {
-      work.keep = true;
-      await watchdog.killed;
-      if (watchdog.fired === 'timeout') {
-        throw new CryoError('RESTORE_FAILED', `restore timed out: CRIU had not finished after ${timeoutMs} ms; CRIU and the half-restored tasks were killed`, {
-          hint: `nothing was left running; log: ${join(workDir, logName)} (pass --restore-timeout MS for a very large checkpoint)`, cause: e, details: { timeoutMs, logPath: join(workDir, logName) },
-        });
-      }
-      if (watchdog.fired === 'aborted') throw new CryoError('FAILED', 'interrupted during the restore; CRIU and the half-restored tasks were killed', { hint: 'nothing was left running', cause: e });
-      throw failureFromCriu('restore', e, join(workDir, logName), { [opened.kind === 'dir' ? 'dir' : 'archive']: opened.path });
-    } finally {
-      watchdog.stop();
+      failure = e;
+      rootPid = 0;
     }
+    await watchdog.finish(rootPid);
+    if (watchdog.fired || failure !== undefined) work.keep = true;
+    if (watchdog.fired === 'timeout') {
+      throw new CryoError('RESTORE_FAILED', `restore timed out: CRIU had not finished after ${timeoutMs} ms; CRIU and the restored tasks were killed`, {
+        hint: `nothing was left running; log: ${join(workDir, logName)} (pass --restore-timeout MS for a very large checkpoint)`, cause: failure, details: { timeoutMs, logPath: join(workDir, logName) },
+      });
+    }
+    if (watchdog.fired === 'aborted') throw new CryoError('FAILED', 'interrupted during the restore; CRIU and the restored tasks were killed', { hint: 'nothing was left running', cause: failure });
+    if (failure !== undefined) throw failureFromCriu('restore', failure, join(workDir, logName), { [opened.kind === 'dir' ? 'dir' : 'archive']: opened.path });
     const criuMs = elapsedMs(t1);
     if (opts.pidfile) writePidfile(opts.pidfile, rootPid);
     let pid = rootPid;
