@@ -1,6 +1,6 @@
 // A checkpoint directory: CRIU writes into a private temp dir next to DIR, which becomes DIR (with
 // cryo.json, the completion marker) in one rename once everything is in place.
-import { copyFileSync, constants, mkdirSync, mkdtempSync, openSync, closeSync, renameSync, rmdirSync, rmSync, fsyncSync, lstatSync } from 'node:fs';
+import { chmodSync, copyFileSync, constants, mkdirSync, mkdtempSync, openSync, closeSync, renameSync, rmdirSync, rmSync, fsyncSync, lstatSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { classifyDir, type DirKind } from './complete.js';
@@ -82,6 +82,8 @@ export class DirSink implements CheckpointSink {
   async commit(meta: CheckpointMeta): Promise<SinkResult> {
     const tmp = this.tmp!;
     try {
+      // CRIU creates its images 0644 (under umask 000, worse): a checkpoint is memory, so 0600
+      for (const f of meta.files) chmodSync(join(tmp, f.name), 0o600);
       writeMeta(tmp, meta);
       fsyncDir(tmp);
       this.place(tmp);
@@ -116,7 +118,9 @@ export class DirSink implements CheckpointSink {
     try {
       const kind = classifyDir(dir);
       let target: string;
-      if (kind === 'missing' || kind === 'empty' || kind === 'failed') {
+      // never into a directory another user owns (they could plant links there or read the log)
+      const mine = kind === 'missing' || lstatSync(dir).uid === (process.geteuid?.() ?? 0);
+      if (mine && (kind === 'missing' || kind === 'empty' || kind === 'failed')) {
         if (kind === 'failed') rmSync(join(dir, 'dump.log'));
         if (kind === 'missing') mkdirSync(dir, { mode: 0o700 });
         target = join(dir, 'dump.log');
