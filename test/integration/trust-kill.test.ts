@@ -129,7 +129,7 @@ for (const kind of ['dir', 'file', 'stream'] as Kind[]) {
         const at = counter(count);
         await waitFor(() => counter(count) > at, `delay ${delay}: the tree to count again`);
       }
-      outcomes.push(`${delay}ms:${complete ? 'checkpoint' : ''}${complete && running ? '+' : ''}${running ? 'running' : ''}${code !== null ? `(cryo exit ${code}: ${stderr.split('\n')[0]})` : ''}`);
+      outcomes.push(`${delay}ms:${complete ? 'checkpoint' : ''}${complete && running ? '+' : ''}${running ? 'running' : ''}${code === 0 ? '(cryo had finished)' : code !== null ? `(cryo exit ${code}: ${stderr.split('\n')[0]})` : ''}`);
     }
     // the next cryo start sweeps what the killed ones left
     if (!tree || !alive(tree.root)) {
