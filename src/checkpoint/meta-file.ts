@@ -97,6 +97,8 @@ export function checkMeta(v: unknown, where: string): CheckpointMeta {
     if (f.sha256 !== undefined && !(typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256))) throw bad(where, `${f.name} has a bad sha256`);
     total += f.size;
   }
+  if (v.hashes !== undefined && typeof v.hashes !== 'boolean') throw bad(where, 'hashes is not true or false');
+  if (v.hashes === true && (v.files as Array<{ sha256?: unknown }>).some((f) => f.sha256 === undefined)) throw bad(where, 'hashes is true but a file has no sha256');
   if (!isCount(v.totalBytes) || v.totalBytes !== total) throw bad(where, 'totalBytes does not match the file list');
   return v as unknown as CheckpointMeta;
 }

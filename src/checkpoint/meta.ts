@@ -104,6 +104,11 @@ export interface CheckpointMeta {
   compression?: { algorithm: 'zstd'; level: number };
   /** every file the tree depends on, included or not (absent in checkpoints of older cryo versions) */
   dependencies?: CheckpointDependency[];
+  /**
+   * every file carries its sha256 (archives always; a directory once the dump had released the
+   * tree and rewrote cryo.json with them); absent or false: sizes only
+   */
+  hashes?: boolean;
   /** the image files, sorted by name (cryo.json itself excluded) */
   files: CheckpointFile[];
   /** sum of files[].size */

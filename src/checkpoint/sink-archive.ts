@@ -1,7 +1,6 @@
 // One archive file: CRIU writes into a RAM staging dir; the archive is written under a random
 // private name next to FILE (O_EXCL, 0600), fsync'ed, and renamed to FILE, so a complete archive
 // is the only thing that ever carries the name.
-import { randomBytes } from 'node:crypto';
 import { constants, copyFileSync, existsSync, lstatSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
@@ -11,6 +10,7 @@ import { archiveBytes } from './archive-write.js';
 import type { CheckpointMeta } from './meta.js';
 import type { CheckpointSink, SinkCommitOptions, SinkResult } from './sink.js';
 import { createStaging, stagingRootFor, type Staging } from './staging.js';
+import { removeDeadTemps, tempFileName } from './temp-names.js';
 
 export interface ArchiveSinkOptions {
   /** replace an existing archive file; default false */
@@ -63,6 +63,7 @@ export class ArchiveSink implements CheckpointSink {
     if (!existsSync(dirname(path))) {
       throw new CryoError('NOT_FOUND', `cannot write ${path}: ${dirname(path)} does not exist`, { hint: 'pass a path in an existing directory to -o' });
     }
+    removeDeadTemps(dirname(path));
     return { imagesDir: await this.images.create(imageBytes) };
   }
 
@@ -104,7 +105,7 @@ export function keepLogCopy(log: string, dir: string, prefix: string): string | 
  */
 export async function writeArchiveFile(dir: string, meta: CheckpointMeta, path: string, opts: SinkCommitOptions & { level?: number } = {}): Promise<number> {
   path = resolve(path);
-  const part = join(dirname(path), `.${basename(path)}.cryo-${randomBytes(6).toString('hex')}`);
+  const part = tempFileName(dirname(path), basename(path));
   let fh: FileHandle | undefined;
   let bytes = 0;
   try {

@@ -1,10 +1,11 @@
 // A checkpoint directory: CRIU writes into a private temp dir next to DIR, which becomes DIR (with
 // cryo.json, the completion marker) in one rename once everything is in place.
-import { copyFileSync, constants, mkdirSync, mkdtempSync, openSync, closeSync, renameSync, rmdirSync, rmSync, fsyncSync, lstatSync } from 'node:fs';
+import { chmodSync, copyFileSync, constants, mkdirSync, mkdtempSync, openSync, closeSync, renameSync, rmdirSync, rmSync, fsyncSync, lstatSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { classifyDir, type DirKind } from './complete.js';
 import { writeMeta } from './meta-file.js';
+import { removeDeadTemps, tempDirPrefix } from './temp-names.js';
 import type { CheckpointMeta } from './meta.js';
 import type { CheckpointSink, SinkResult } from './sink.js';
 
@@ -67,8 +68,9 @@ export class DirSink implements CheckpointSink {
     this.existing = kind;
     try {
       makeParents(dir);
-      // mkdtemp: a random name, mode 0700
-      this.tmp = mkdtempSync(join(dirname(dir), `.${basename(dir)}.cryo-tmp-`));
+      removeDeadTemps(dirname(dir));
+      // mkdtemp: a random name (with our pid, for the sweep above), mode 0700
+      this.tmp = mkdtempSync(tempDirPrefix(dirname(dir), basename(dir)));
     } catch (e) {
       throw new CryoError('FAILED', `cannot write next to ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
         hint: 'pass a path in a writable directory to -D', cause: e,
@@ -80,6 +82,8 @@ export class DirSink implements CheckpointSink {
   async commit(meta: CheckpointMeta): Promise<SinkResult> {
     const tmp = this.tmp!;
     try {
+      // CRIU creates its images 0644 (under umask 000, worse): a checkpoint is memory, so 0600
+      for (const f of meta.files) chmodSync(join(tmp, f.name), 0o600);
       writeMeta(tmp, meta);
       fsyncDir(tmp);
       this.place(tmp);
@@ -114,7 +118,9 @@ export class DirSink implements CheckpointSink {
     try {
       const kind = classifyDir(dir);
       let target: string;
-      if (kind === 'missing' || kind === 'empty' || kind === 'failed') {
+      // never into a directory another user owns (they could plant links there or read the log)
+      const mine = kind === 'missing' || lstatSync(dir).uid === (process.geteuid?.() ?? 0);
+      if (mine && (kind === 'missing' || kind === 'empty' || kind === 'failed')) {
         if (kind === 'failed') rmSync(join(dir, 'dump.log'));
         if (kind === 'missing') mkdirSync(dir, { mode: 0o700 });
         target = join(dir, 'dump.log');

@@ -78,7 +78,8 @@ export function stagingRootFor(bytes: number): string {
 
 /** A fresh 0700 staging directory. */
 export async function createStaging(kind: 'dump' | 'restore' | 'open', root = stagingRoot()): Promise<Staging> {
-  removeStaleStaging(root);
+  // both roots: a killed dump may have staged in the other one
+  for (const r of new Set([root, stagingRoot(), os.tmpdir()])) removeStaleStaging(r);
   const dir = await mkdtemp(join(root, `cryo-${kind}-${process.pid}-`));
   await chmod(dir, 0o700);
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };

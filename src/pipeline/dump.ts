@@ -1,11 +1,16 @@
 // The one dump pipeline, whatever the sink: CRIU stops the tree and writes its images into the
-// sink's private directory (leave_stopped), the sink commits them, and only a committed checkpoint
-// ends the tree (by pid, waiting until it is gone). A failed CRIU run leaves the tree running (CRIU
-// resumes it); a failed or interrupted commit resumes it; cryo dying in between leaves it stopped,
-// never lost.
+// sink's private directory (leave_stopped), the image set is checked complete, the sink commits
+// it, and only a committed checkpoint ends the tree (by pid, waiting until it is gone). A failed
+// CRIU run leaves the tree running (CRIU resumes it); a failed or interrupted commit resumes it;
+// cryo dying in between (even by SIGKILL) is covered by a guardian outside cryo's process that
+// resumes the tree, or ends it once the checkpoint is committed. Stream dumps keep the tree
+// running unless asked to end it after the write (a pipe's buffer taking the bytes is no proof that
+// anyone read them). A directory's cryo.json gets its sha256s after the tree was released.
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CryoError, isCryoError } from '../errors.js';
+import { assertComplete } from '../checkpoint/complete.js';
+import { addDirHashes } from '../checkpoint/dir-hashes.js';
 import { listImages } from '../checkpoint/images-list.js';
 import { cryoVersion, describeHost } from '../checkpoint/meta-file.js';
 import type { CheckpointMeta, CheckpointProcess, DumpStats, TreeState } from '../checkpoint/meta.js';
@@ -15,6 +20,7 @@ import { DirSink } from '../checkpoint/sink-dir.js';
 import { OciSink, type OciSinkOptions } from '../checkpoint/sink-oci.js';
 import type { CheckpointSink, SinkResult } from '../checkpoint/sink.js';
 import { StreamSink } from '../checkpoint/sink-stream.js';
+import { removeStaleStaging } from '../checkpoint/staging.js';
 import { readStats } from '../checkpoint/stats.js';
 import { callCriu, failureFromCriu, type CriuCallHooks } from '../criu/call.js';
 import { findCriu } from '../criu/find.js';
@@ -23,6 +29,7 @@ import {
   innermostPid, listTree, ownNetns, readCmdline, readProcess, resolveDumpTarget, signalTree, treeMemoryBytes, waitUntilGone,
   type DumpTarget,
 } from '../kernel/process.js';
+import { startGuardian, type Guardian } from '../kernel/guardian.js';
 import { dumpRequestOptions, recordedOptions, type CriuDumpOptions } from './criu-options.js';
 import { captureFiles, checkPortableOptions, recordCpuinfo, type PortableDumpOptions } from './portable.js';
 import { elapsedMs } from './time.js';
@@ -58,6 +65,14 @@ export interface DumpOptions extends CriuDumpOptions, PortableDumpOptions {
    * (it resumes or keeps the tree), then the images are discarded and the tree resumed.
    */
   signal?: AbortSignal;
+  /**
+   * stream sinks: stop the tree for the dump and end it once the last byte was written to the
+   * stream; default false (stream dumps leave the tree running: a pipe's buffer taking the archive
+   * is no proof that a reader got it)
+   */
+  endAfterWrite?: boolean;
+  /** directories: record a sha256 per image in cryo.json after the tree was released; default true */
+  hashes?: boolean;
   /** called with the bytes written while the sink commits */
   onProgress?: (bytes: number, total: number) => void;
 }
@@ -138,9 +153,27 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   const criu = findCriu({ criu: opts.criu });
   checkPortableOptions(opts);
   const sink = sinkFor(to, opts);
+  // a stream keeps the tree running unless the caller wants it ended after the write
+  if (sink.kind === 'stream' && !opts.endAfterWrite && !opts.leaveStopped) opts = { ...opts, leaveRunning: true };
+  if (opts.endAfterWrite && sink.kind !== 'stream') throw new CryoError('USAGE', 'endAfterWrite is for stream dumps (-o -)', { hint: 'directories and archive files end the tree once committed' });
   if (opts.signal?.aborted) throw interrupted(false);
+  removeStaleStaging();
   const { imagesDir } = await sink.prepare(treeMemoryBytes(target.rootPid));
+  const stopped = !opts.leaveRunning;
+  // outside cryo: resumes the tree if cryo dies while CRIU or the commit holds it stopped
+  const guardian: Guardian | undefined = stopped ? startGuardian() : undefined;
+  try {
+    return await dumpGuarded(target, netns, criuOpts, criu, sink, imagesDir, guardian, t0, opts);
+  } finally {
+    await guardian?.release();
+  }
+}
 
+async function dumpGuarded(
+  target: DumpTarget, netns: boolean, criuOpts: ReturnType<typeof dumpRequestOptions>, criu: ReturnType<typeof findCriu>,
+  sink: CheckpointSink, imagesDir: string, guardian: Guardian | undefined, t0: number, opts: DumpOptions,
+): Promise<DumpResult> {
+  await guardian?.watch('resume', listTree(target.rootPid));
   // CRIU: the tree is stopped, its images written; CRIU resumes it itself if anything fails
   const workDir = opts.workDir ?? imagesDir;
   const logName = opts.logFile ?? 'dump.log';
@@ -167,6 +200,7 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   const criuMs = elapsedMs(t1);
   const pids = listTree(target.rootPid);
   const stopped = !opts.leaveRunning;
+  await guardian?.watch('resume', pids);
 
   // commit: any failure or interruption from here until the sink has committed gives the tree back
   const t2 = performance.now();
@@ -174,6 +208,8 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   let meta: CheckpointMeta;
   try {
     if (opts.signal?.aborted) throw interrupted(true);
+    // only a complete image set is committed (files may vanish under a dump: a removed parent dir)
+    assertComplete(imagesDir);
     const stats = readStats(workDir).dump;
     const dependencies = captureFiles(pids, imagesDir, opts);
     const files = await listImages(imagesDir, { hash: sink.wantsHashes, signal: opts.signal });
@@ -197,6 +233,7 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
       ...(stats ? { stats } : {}),
       dependencies,
       ...(sink.kind === 'dir' ? {} : { compression: { algorithm: 'zstd' as const, level: opts.level ?? 3 } }),
+      hashes: sink.wantsHashes,
       files,
       totalBytes: files.reduce((s, f) => s + f.size, 0),
     };
@@ -213,10 +250,14 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   let tree: TreeState = opts.leaveRunning ? 'running' : 'ended';
   if (opts.leaveStopped) tree = 'stopped';
   else if (tree === 'ended') {
+    await guardian?.watch('end', pids);
     signalTree(pids, 'SIGKILL');
     // as CRIU does: return only once they are dead (zombies at most), so a restore can start at once
     await waitUntilGone(pids, 5000);
   }
+  await guardian?.release();
+  // no downtime: the directory's hashes are computed once the tree was ended or resumed
+  if ('dir' in placed && opts.hashes !== false) meta = await addDirHashes(placed.dir, meta, opts.signal).catch(() => meta);
   return {
     pid: target.pid,
     rootPid: target.rootPid,

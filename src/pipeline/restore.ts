@@ -3,11 +3,13 @@
 // the options its dump recorded (the caller's own win), and closed. Trees dumped from cryo's PID
 // namespace come back in a fresh namespace (no pid can collide); bare trees get their original
 // pids, so cryo first waits for zombies that still hold them and names a pid a live process holds.
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { assertComplete } from '../checkpoint/complete.js';
+import { checkDirFiles } from '../checkpoint/dir-hashes.js';
+import { assertNotSwappable } from '../checkpoint/safe-path.js';
+import { tempFileName } from '../checkpoint/temp-names.js';
 import type { RestoreStats } from '../checkpoint/meta.js';
 import { openCheckpoint, type CheckpointInput } from '../checkpoint/open.js';
 import { restoredPids } from '../checkpoint/pstree.js';
@@ -19,6 +21,7 @@ import { childPids } from '../kernel/run.js';
 import { restoreRequestOptions, type CriuRestoreOptions } from './criu-options.js';
 import { prepareTarget } from './portable-check.js';
 import type { PortableRestoreOptions } from './portable.js';
+import { watchRestore } from './restore-watchdog.js';
 import { elapsedMs } from './time.js';
 import { tmpdir } from 'node:os';
 
@@ -29,8 +32,10 @@ export interface RestoreOptions extends CriuRestoreOptions, PortableRestoreOptio
   pidWaitMs?: number;
   /** CRIU's NOTIFY hooks (pre-restore, post-restore, setup-namespaces, post-resume, ...) */
   hooks?: CriuCallHooks;
-  /** aborts while the checkpoint is read; CRIU's restore itself always finishes */
+  /** aborts the restore: while the checkpoint is read, or CRIU's restore itself (CRIU and the half-restored tasks are killed) */
   signal?: AbortSignal;
+  /** kills CRIU and the half-restored tasks when CRIU has not answered after this many ms; default 60000 */
+  restoreTimeoutMs?: number;
   /** called with the image bytes read from an archive */
   onProgress?: (bytes: number, total: number) => void;
 }
@@ -98,7 +103,7 @@ function regularBytes(dir: string): number {
 /** Restores a checkpoint (a directory path or archive file, told apart by content, or an explicit source), detached. */
 export async function restore(from: CheckpointInput, opts: RestoreOptions = {}): Promise<RestoreResult> {
   const t0 = performance.now();
-  const { signal, onProgress, hooks, pidWaitMs, overwriteFiles, onFilesPlaced, ...criuGiven } = opts;
+  const { signal, onProgress, hooks, pidWaitMs, overwriteFiles, onFilesPlaced, restoreTimeoutMs, ...criuGiven } = opts;
   restoreRequestOptions(criuGiven); // validates the caller's options before anything is read
   const criu = findCriu({ criu: opts.criu });
   if (opts.pidfile) checkPidfile(opts.pidfile);
@@ -106,8 +111,11 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
   // the caller's work dir is theirs; a private one goes unless the restore failed (its log is the story)
   const work: { dir?: string; keep: boolean } = { dir: opts.workDir, keep: opts.workDir !== undefined };
   try {
+    // a directory must be safe from swaps and match its cryo.json (sizes, types, sha256s) before CRIU reads it
+    if (opened.kind === 'dir') assertNotSwappable(opened.dir);
     const { tree, zombies } = assertComplete(opened.dir);
     const meta = opened.meta;
+    if (meta) await checkDirFiles(opened.dir, meta, { hash: opened.kind === 'dir', signal });
     if (signal?.aborted) throw new CryoError('FAILED', 'interrupted before the restore', { hint: 'nothing was restored' });
     // the target checked and the carried files put back, before CRIU runs (docs/portable.md)
     await prepareTarget(opened, { criu: opts.criu, overwriteFiles, onFilesPlaced });
@@ -120,13 +128,25 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
     const logName = opts.logFile ?? 'restore.log';
     const t1 = performance.now();
     let rootPid: number;
+    const timeoutMs = restoreTimeoutMs ?? 60000;
+    const watchdog = watchRestore(timeoutMs, signal);
+    let failure: unknown;
     try {
       const resp = await callCriu(criu, { type: 'RESTORE', opts: { ...restoreRequestOptions(merged), log_file: logName } }, { imagesDir: opened.dir, workDir, hooks });
       rootPid = Number(resp.restore?.pid);
     } catch (e) {
-      work.keep = true;
-      throw failureFromCriu('restore', e, join(workDir, logName), { [opened.kind === 'dir' ? 'dir' : 'archive']: opened.path });
+      failure = e;
+      rootPid = 0;
     }
+    await watchdog.finish(rootPid);
+    if (watchdog.fired || failure !== undefined) work.keep = true;
+    if (watchdog.fired === 'timeout') {
+      throw new CryoError('RESTORE_FAILED', `restore timed out: CRIU had not finished after ${timeoutMs} ms; CRIU and the restored tasks were killed`, {
+        hint: `nothing was left running; log: ${join(workDir, logName)} (pass --restore-timeout MS for a very large checkpoint)`, cause: failure, details: { timeoutMs, logPath: join(workDir, logName) },
+      });
+    }
+    if (watchdog.fired === 'aborted') throw new CryoError('FAILED', 'interrupted during the restore; CRIU and the restored tasks were killed', { hint: 'nothing was left running', cause: failure });
+    if (failure !== undefined) throw failureFromCriu('restore', failure, join(workDir, logName), { [opened.kind === 'dir' ? 'dir' : 'archive']: opened.path });
     const criuMs = elapsedMs(t1);
     if (opts.pidfile) writePidfile(opts.pidfile, rootPid);
     let pid = rootPid;
@@ -162,7 +182,7 @@ function checkPidfile(path: string): void {
 /** The root's pid into `path`: written under a random private name, then renamed over it (links are replaced, not followed). */
 function writePidfile(path: string, pid: number): void {
   const final = resolve(path);
-  const tmp = join(dirname(final), `.${basename(final)}.cryo-${randomBytes(6).toString('hex')}`);
+  const tmp = tempFileName(dirname(final), basename(final));
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     writeSync(fd, `${pid}\n`);

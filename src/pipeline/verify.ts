@@ -1,10 +1,11 @@
 // Verification of a checkpoint without restoring it: an archive is read completely (every record
-// and sha256); a directory is checked complete by CRIU's rules and against its cryo.json.
+// and sha256); a directory is checked complete by CRIU's rules and against its cryo.json (sizes,
+// and sha256s when the dump recorded them).
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CryoError } from '../errors.js';
 import { verifyArchive, type ArchiveInput } from '../checkpoint/archive-read.js';
 import { assertComplete } from '../checkpoint/complete.js';
+import { checkDirFiles } from '../checkpoint/dir-hashes.js';
 import { readMeta } from '../checkpoint/meta-file.js';
 import type { CheckpointMeta } from '../checkpoint/meta.js';
 import { openDir } from '../checkpoint/source-dir.js';
@@ -31,26 +32,9 @@ export async function verify(input: string | { stream: ArchiveInput; name?: stri
   const opened = openDir(input);
   assertComplete(opened.dir);
   const meta = readMeta(opened.dir);
-  let bytes = 0;
-  let files = 0;
-  if (meta) {
-    for (const f of meta.files) {
-      let size: number | undefined;
-      try {
-        const st = lstatSync(join(opened.dir, f.name));
-        size = st.isFile() ? st.size : undefined;
-      } catch {
-        size = undefined;
-      }
-      if (size !== f.size) {
-        throw new CryoError('BAD_IMAGE', `the checkpoint at ${opened.dir} is damaged: ${f.name} ${size === undefined ? 'is missing' : `has ${size} bytes, cryo.json says ${f.size}`}`, {
-          hint: 'use a complete copy or dump again', details: { file: f.name },
-        });
-      }
-      bytes += f.size;
-      files++;
-    }
-  }
+  if (meta) await checkDirFiles(opened.dir, meta, { signal: opts.signal });
+  const files = meta?.files.length ?? 0;
+  const bytes = meta?.totalBytes ?? 0;
   return { ok: true, meta: meta ?? null, files, imageBytes: bytes, dir: opened.dir };
 }
 

@@ -138,11 +138,11 @@ test('archive: dump -o FILE ends the tree only after a valid 0600 archive exists
   assert.deepEqual(readdirSync('/dev/shm').filter((n) => n.startsWith('cryo-') && /-(dump|restore)-/.test(n) && !alive(Number(n.split('-')[2]))), []);
 });
 
-test('archive: dump -o - | restore -i - through a real pipe between two cryo processes', async (t) => {
+test('archive: dump -o - --end-after-write | restore -i - through a real pipe between two cryo processes', async (t) => {
   if (!criuFor(t)) return;
   const f = new Fixture(t);
   const tree = await f.start(32);
-  const sh = `"${process.execPath}" "${cliPath}" dump ${tree.pid} -o - | "${process.execPath}" "${cliPath}" restore -i - --json`;
+  const sh = `"${process.execPath}" "${cliPath}" dump ${tree.pid} -o - --end-after-write | "${process.execPath}" "${cliPath}" restore -i - --json`;
   const p = await new Promise<Ran>((resolve, reject) => {
     const c = spawn('bash', ['-o', 'pipefail', '-c', sh], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -173,11 +173,29 @@ test('archive: dump -o FILE --leave-running keeps the tree running and writes a 
   assert.equal((await cryo(['verify', file])).status, 0);
 });
 
+// Guards against: "dump -o - into a pipe whose reader never reads ends the tree once the archive fits in the pipe buffer".
+test('archive: dump -o - keeps the tree running by default, even when the reader never reads', async (t) => {
+  if (!criuFor(t)) return;
+  const f = new Fixture(t);
+  const tree = await f.start(1);
+  // a reader that never reads: cryo's write waits (or fits the pipe buffer) while the tree counts on
+  const sh = `"${process.execPath}" "${cliPath}" dump ${tree.pid} -o - 2>"${join(f.dir, 'err')}" | { sleep 4; exit 0; }`;
+  const c = spawn('bash', ['-c', sh], { stdio: 'ignore' });
+  const done = new Promise((res) => c.on('close', res));
+  await sleep(1500);
+  const at = counter(tree.count);
+  await waitFor(() => counter(tree.count) > at + 2, 'the tree to count while the reader does not read', 2000);
+  await done;
+  assert.ok(alive(tree.pid), readFileSync(join(f.dir, 'err'), 'utf8'));
+  const now = counter(tree.count);
+  await waitFor(() => counter(tree.count) > now + 2, 'the tree to keep counting');
+});
+
 test('archive: a reader that goes away (broken pipe) fails the dump and the tree runs on', async (t) => {
   if (!criuFor(t)) return;
   const f = new Fixture(t);
   const tree = await f.start(64);
-  const sh = `"${process.execPath}" "${cliPath}" dump ${tree.pid} -o - 2>"${join(f.dir, 'err')}" | head -c 1000 >/dev/null; echo \${PIPESTATUS[0]}`;
+  const sh = `"${process.execPath}" "${cliPath}" dump ${tree.pid} -o - --end-after-write 2>"${join(f.dir, 'err')}" | head -c 1000 >/dev/null; echo \${PIPESTATUS[0]}`;
   const p = spawnSync('bash', ['-c', sh], { encoding: 'utf8' });
   assert.equal(p.stdout.trim(), '1', readFileSync(join(f.dir, 'err'), 'utf8'));
   assert.match(readFileSync(join(f.dir, 'err'), 'utf8'), /resumed, nothing was lost/);

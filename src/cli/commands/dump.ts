@@ -18,6 +18,7 @@ interface DumpCliOptions extends RegistryCliOptions {
   include?: string[];
   exclude?: string[];
   portable?: boolean;
+  endAfterWrite?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -28,7 +29,8 @@ export function register(program: Command): void {
     .description('checkpoint the process tree of PID into DIR or one archive (the tree ends unless --leave-running/--leave-stopped)')
     .argument('<pid>', 'the tree (for trees started by `cryo run`, the pid it printed)')
     .option('-D, --images-dir <dir>', 'write a checkpoint directory (created; must be new, empty, or hold a checkpoint with --force)')
-    .option('-o, --output <file>', 'write one verified archive instead (- for stdout, oci://HOST/REPO:TAG for a registry); see docs/archive-format.md')
+    .option('-o, --output <file>', 'write one verified archive instead (- for stdout: the tree keeps running unless --end-after-write; oci://HOST/REPO:TAG for a registry); see docs/archive-format.md')
+    .option('--end-after-write', 'with -o -: stop the tree for the dump and end it once the whole archive was written to stdout (a pipe may hold the end unread)')
     .option('-R, --leave-running', 'leave the tree running after the dump')
     .option('--leave-stopped', 'leave the tree stopped after the dump (`cryo resume PID` resumes it)')
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4; the log is dump.log in the checkpoint)")
@@ -55,6 +57,8 @@ export function register(program: Command): void {
       level = Number(o.level);
     }
     const toStdout = o.output === '-';
+    if (o.endAfterWrite && !toStdout) throw usageError('--end-after-write goes with -o -', `cryo dump ${pid} -o - --end-after-write | ssh host cryo restore -i -`);
+    if (o.endAfterWrite && (o.leaveRunning || o.leaveStopped)) throw usageError('--end-after-write excludes --leave-running and --leave-stopped', `cryo dump ${pid} -o - --end-after-write > app.ckpt`);
     if (toStdout && process.stdout.isTTY) throw usageError('refusing to write an archive to a terminal', `cryo dump ${pid} -o - > app.ckpt`);
     const opts = {
       ...criuOptionsFromCli(o as unknown as Record<string, unknown>, 'dump'),
@@ -67,6 +71,7 @@ export function register(program: Command): void {
       include: o.include,
       exclude: o.exclude,
       portable: o.portable,
+      endAfterWrite: o.endAfterWrite,
     };
     const secret = await secretFromCli(o, true);
     if (secret && o.output === undefined) throw usageError('--encrypt goes with -o FILE or -o oci://REF, not -D DIR', `cryo dump ${pid} -o app.ckpt --encrypt --key-file key`);

@@ -14,14 +14,16 @@ export function register(program: Command): void {
     .option('-i, --input <file>', 'an archive written by `cryo dump -o` (- for stdin, oci://HOST/REPO:TAG from a registry)')
     .option('-v, --log-level <n>', "CRIU's log level 0-4 (default 4)")
     .option('--pid-wait <ms>', 'for trees that need their original pids: how long to wait for zombies holding them (default: 5000)')
+    .option('--restore-timeout <ms>', "kill CRIU and the half-restored tasks when CRIU's restore has not finished after this long (default: 60000)")
     .option('--json', 'print the result as one JSON object (schemas/restore.schema.json)')
     .option('--overwrite-files', 'replace files that exist here and differ from the copies the checkpoint carries (each is named)');
   addCriuOptions(cmd, 'restore');
   addRegistryOptions(addKeyOptions(cmd, { encrypt: false }));
-  cmd.action(async (o: RegistryCliOptions & { imagesDir?: string; input?: string; pidWait?: string; json?: boolean; overwriteFiles?: boolean }) => {
+  cmd.action(async (o: RegistryCliOptions & { imagesDir?: string; input?: string; pidWait?: string; restoreTimeout?: string; json?: boolean; overwriteFiles?: boolean }) => {
     if (o.imagesDir === undefined && o.input === undefined) throw usageError('missing -D DIR or -i FILE: the checkpoint to restore', 'cryo restore -D ./ckpt   (or: cryo restore -i app.ckpt)');
     if (o.imagesDir !== undefined && o.input !== undefined) throw usageError('-D DIR and -i FILE exclude each other', 'cryo restore -i app.ckpt');
     if (o.pidWait !== undefined && !/^\d+$/.test(o.pidWait)) throw usageError(`expected --pid-wait as milliseconds, got '${o.pidWait}'`, 'cryo restore -D ./ckpt --pid-wait 5000');
+    if (o.restoreTimeout !== undefined && !/^[1-9]\d*$/.test(o.restoreTimeout)) throw usageError(`expected --restore-timeout as milliseconds, got '${o.restoreTimeout}'`, 'cryo restore -D ./ckpt --restore-timeout 120000');
     if (o.input === '-' && process.stdin.isTTY) throw usageError('refusing to read an archive from a terminal', 'cryo restore -i - < app.ckpt');
     const opts = {
       ...criuOptionsFromCli(o as unknown as Record<string, unknown>, 'restore'),
@@ -29,6 +31,7 @@ export function register(program: Command): void {
       pidWaitMs: o.pidWait === undefined ? undefined : Number(o.pidWait),
       overwriteFiles: o.overwriteFiles,
       onFilesPlaced: printFilesPlaced,
+      restoreTimeoutMs: o.restoreTimeout === undefined ? undefined : Number(o.restoreTimeout),
     };
     const secret = await secretFromCli(o, false);
     const from = o.imagesDir !== undefined ? { dir: o.imagesDir } : o.input === '-' ? { stream: process.stdin, name: '-' }
