@@ -115,12 +115,13 @@ test('a portable checkpoint restores on another machine; without --portable the 
   ended.push(tree.rootPid);
   await waitFor(() => lines(join(proj, 'app.log')).length >= 3, 'the app to log');
 
-  // without --portable: the tree keeps running for the portable dump that follows
+  // without --portable: the tree keeps running for the portable dump that follows. SQLite holds a
+  // POSIX lock on the database while it writes: a dump that lands mid-write needs --file-locks
   const plain = join(out, 'plain');
-  const d1 = await cli(['dump', String(tree.pid), '-D', plain, '--leave-running', '--json']);
+  const d1 = await cli(['dump', String(tree.pid), '-D', plain, '--leave-running', '--file-locks', '--json']);
   assert.equal(d1.status, 0, d1.stderr);
   const archive = join(out, 'app.ckpt');
-  const d2 = await cli(['dump', String(tree.pid), '-o', archive, '--portable', '--json']);
+  const d2 = await cli(['dump', String(tree.pid), '-o', archive, '--portable', '--file-locks', '--json']);
   assert.equal(d2.status, 0, d2.stderr);
   const dumpedTicks = lines(join(proj, 'app.log')).length;
 
