@@ -141,7 +141,8 @@ export function exploreRss(img: ImageDir): RssProcess[] {
         }
         vmi++;
       }
-      vmi--;
+      // back to the last VMA this run touched (it may hold the next run too); never before the first
+      vmi = Math.max(0, vmi - 1);
       runs.push(run);
     }
     return { pid, runs };
