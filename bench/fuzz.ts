@@ -216,7 +216,13 @@ function restoreWork(setup: Setup, touched: string[]): void {
 
 let baseImages: ImageDir | undefined;
 
-async function runReaders(dir: string, base: string): Promise<string[]> {
+/** the start of a process's first mapping, as its mm image says (0 when it has none) */
+function firstVma(img: ImageDir, pid: number): number {
+  const v = (img.first(`mm-${pid}.img`).vmas ?? [])[0];
+  return v ? Number(v.start) : 0;
+}
+
+async function runReaders(dir: string, base: string, r: () => number): Promise<string[]> {
   // one cached view per case (as one CLI command has), the pristine one cached for the whole run
   const img = new ImageDir(dir);
   baseImages ??= new ImageDir(base);
@@ -233,17 +239,23 @@ async function runReaders(dir: string, base: string): Promise<string[]> {
     () => readCheckpointStats(img),
     () => searchMemory(img, { text: 'cryo-fuzz-needle', maxMatches: 3 }),
     () => searchMemory(img, { regex: /ld-linux|HOME=/, maxMatches: 3 }),
-    () => { for (const pid of checkpointPids(img)) readMemory(img, pid, 0x400000, 1 << 16); },
+    () => { for (const pid of checkpointPids(img)) readMemory(img, pid, firstVma(img, pid), 1 << 16); },
     () => {
       const out = join(dir, '..', 'dumped-memory');
-      try { for (const pid of checkpointPids(img)) dumpMemory(img, pid, 0x400000, 1 << 16, out); } finally { rmSync(out, { force: true }); }
+      try { for (const pid of checkpointPids(img)) { rmSync(out, { force: true }); dumpMemory(img, pid, firstVma(img, pid), 1 << 16, out); } } finally { rmSync(out, { force: true }); }
     },
     () => diffCheckpoints(baseImages!, img),
     () => diffCheckpoints(img, baseImages!),
   ];
-  // every reader runs: the first refusal does not hide a later crash
+  // the cheap readers always, two of the costly ones (inspect, search, diff, verify) chosen by the case
+  // steps: 0 meta, 1 complete, 2 open, 3 verify, 4 inspect, 5-8 explore, 9 stats, 10-11 search, 12 read, 13 dump, 14-15 diff
+  const costly = new Set([3, 4, 10, 11, 14, 15]);
+  const cheap = steps.filter((_, k) => !costly.has(k));
+  const heavy = steps.filter((_, k) => costly.has(k));
+  const chosen = [...cheap, pick(r, heavy), pick(r, heavy)];
+  // every chosen reader runs: the first refusal does not hide a later crash
   const refused: string[] = [];
-  for (const s of steps) {
+  for (const s of chosen) {
     try { await s(); } catch (e) { if (!(e instanceof CryoError)) throw e; refused.push(e.code); }
   }
   return refused;
@@ -253,7 +265,7 @@ async function runArchiveCase(setup: Setup, r: () => number, note: (how: string)
   const src = readFileSync(setup.archive!);
   const m = mutateArchive(src, r);
   note(`archive ${m.how}`);
-  const p = join(setup.work, '..', `case.cryo`);
+  const p = join(setup.work, '..', 'case.cryo');
   rmSync(p, { force: true });
   writeFileSync(p, m.bytes);
   let refused = false;
@@ -261,7 +273,7 @@ async function runArchiveCase(setup: Setup, r: () => number, note: (how: string)
   try {
     const c = await openCheckpoint(p);
     try {
-      if ((await runReaders(c.dir, setup.base)).length) refused = true;
+      if ((await runReaders(c.dir, setup.base, r)).length) refused = true;
     } finally { await c.close(); }
   } catch (e) { if (!(e instanceof CryoError)) throw e; refused = true; }
   return refused;
@@ -317,7 +329,7 @@ async function worker(): Promise<void> {
     const { i } = msg;
     const r = caseRandom(seed, i);
     const roll = r();
-    const kind: Kind = setup.archive && roll < 0.1 ? 'archive' : roll < 0.4 ? 'image' : 'dir';
+    const kind: Kind = setup.archive && roll < 0.1 ? 'archive' : roll < 0.5 ? 'image' : 'dir';
     let touched: string[] = [];
     const res: CaseResult = { i, kind, mutation: '', outcome: 'ok' };
     const note = (how: string) => { res.mutation = how; parentPort!.postMessage({ note: how, i }); };
@@ -326,7 +338,7 @@ async function worker(): Promise<void> {
         const a = applyDirCase(setup, r);
         touched = a.touched;
         note(a.how);
-        if ((await runReaders(setup.work, setup.base)).length) res.outcome = 'refused';
+        if ((await runReaders(setup.work, setup.base, r)).length) res.outcome = 'refused';
       } else if (kind === 'archive') { if (await runArchiveCase(setup, r, note)) res.outcome = 'refused'; } else if (runImageCase(r, images, note)) res.outcome = 'refused';
     } catch (e) {
       res.outcome = 'crash';
@@ -387,11 +399,7 @@ async function main(): Promise<void> {
   }
   const pristine = join(root, 'pristine');
   cpSync(base, pristine, { recursive: true, filter: (s) => !s.endsWith('.json') || s.endsWith('cryo.json') });
-  const work = join(root, 'work');
-  mkdirSync(join(root, 'w'));
-  cpSync(pristine, join(root, 'w', 'work'), { recursive: true });
-  const setup: Setup = { base: pristine, archive, work: join(root, 'w', 'work') };
-  void work;
+  const setup: Setup = { base: pristine, archive, work: '' };
 
   const counts = new Map<string, number>();
   const bump = (k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -400,62 +408,75 @@ async function main(): Promise<void> {
   const list = only !== undefined ? [Number(only)] : Array.from({ length: cases }, (_, k) => k);
   const started = Date.now();
   let next = 0;
-  let lastNote = '';
-  let sentAt = 0;
   const ms = new Map<string, number>();
 
+  // --jobs N workers (default 2), each with its own work copy; a case's outcome does not depend on which runs it
+  const jobs = only !== undefined ? 1 : Math.max(1, Number(arg('jobs', '2')));
   await new Promise<void>((done) => {
-    let w: Worker;
-    let timer: NodeJS.Timeout | undefined;
-    const launch = () => {
-      w = new Worker(new URL(import.meta.url), { workerData: { setup, seed }, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
-      w.on('message', (m: CaseResult | { ready: true } | { note: string; i: number }) => {
-        if ('ready' in m) return send();
-        if ('note' in m) { lastNote = m.note; return; }
-        clearTimeout(timer);
-        bump(`${m.kind} ${m.outcome}`);
-        ms.set(m.kind, (ms.get(m.kind) ?? 0) + (Date.now() - sentAt));
-        if (m.outcome === 'crash') {
-          crashes.push(m);
-          process.stderr.write(`crash: case ${m.i} (--seed ${seed} --only ${m.i}) ${m.kind} ${m.mutation}\n  ${m.error}\n`);
+    let running = jobs;
+    const slot = (k: number) => {
+      const mine: Setup = { ...setup, work: join(root, `w${k}`, 'work') };
+      if (!existsSync(mine.work)) { mkdirSync(join(root, `w${k}`), { recursive: true }); cpSync(pristine, mine.work, { recursive: true }); }
+      let w: Worker;
+      let timer: NodeJS.Timeout | undefined;
+      let sentAt = 0;
+      let current = -1;
+      let lastNote = '';
+      const launch = () => {
+        w = new Worker(new URL(import.meta.url), { workerData: { setup: mine, seed }, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
+        w.on('message', (m: CaseResult | { ready: true } | { note: string; i: number }) => {
+          if ('ready' in m) return send();
+          if ('note' in m) { lastNote = m.note; return; }
+          clearTimeout(timer);
+          bump(`${m.kind} ${m.outcome}`);
+          ms.set(m.kind, (ms.get(m.kind) ?? 0) + (Date.now() - sentAt));
+          if (m.outcome === 'crash') {
+            crashes.push(m);
+            process.stderr.write(`crash: case ${m.i} (--seed ${seed} --only ${m.i}) ${m.kind} ${m.mutation}\n  ${m.error}\n`);
+          }
+          if (only !== undefined) process.stderr.write(`case ${m.i}: ${m.kind} ${m.mutation}: ${m.outcome}\n`);
+          send();
+        });
+        w.on('error', (e) => {
+          clearTimeout(timer);
+          bump('worker died');
+          crashes.push({ i: current, kind: 'dir', mutation: lastNote, outcome: 'crash', error: String(e) });
+          process.stderr.write(`crash: case ${current} (--seed ${seed} --only ${current}) killed the worker: ${e}: ${lastNote}\n`);
+          restart();
+        });
+      };
+      const restart = () => {
+        void w.terminate();
+        // the hung case may have left its mutation in the work copy: start from a fresh one
+        rmSync(mine.work, { recursive: true, force: true });
+        cpSync(pristine, mine.work, { recursive: true });
+        launch();
+      };
+      const send = () => {
+        if (next >= list.length) {
+          void w.terminate();
+          if (--running === 0) done();
+          return;
         }
-        if (only !== undefined) process.stderr.write(`case ${m.i}: ${m.kind} ${m.mutation}: ${m.outcome}\n`);
-        send();
-      });
-      w.on('error', (e) => {
-        clearTimeout(timer);
-        const i = list[next - 1]!;
-        bump('worker died');
-        crashes.push({ i, kind: 'dir', mutation: '?', outcome: 'crash', error: String(e) });
-        process.stderr.write(`crash: case ${i} (--seed ${seed} --only ${i}) killed the worker: ${e}\n`);
-        restart();
-      });
-    };
-    const restart = () => {
-      void w.terminate();
-      // the hung case may have left its mutation in the work copy: start from a fresh one
-      rmSync(setup.work, { recursive: true, force: true });
-      cpSync(pristine, setup.work, { recursive: true });
+        const i = list[next++]!;
+        current = i;
+        if (next % 5000 === 0) process.stderr.write(`fuzz: ${next}/${list.length} cases, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+        timer = setTimeout(() => {
+          hangs.push(i);
+          bump('hang');
+          process.stderr.write(`hang: case ${i} (--seed ${seed} --only ${i}) over ${timeoutMs} ms: ${lastNote}\n`);
+          // unblock a reader stuck opening a FIFO, then replace the worker
+          for (const n of readdirSync(mine.work)) {
+            try { if (lstatSync(join(mine.work, n)).isFIFO()) { closeSync(openSync(join(mine.work, n), constants.O_WRONLY | constants.O_NONBLOCK)); unlinkSync(join(mine.work, n)); } } catch { /* best effort */ }
+          }
+          restart();
+        }, timeoutMs);
+        sentAt = Date.now();
+        w.postMessage({ i });
+      };
       launch();
     };
-    const send = () => {
-      if (next >= list.length) { void w.terminate(); return done(); }
-      const i = list[next++]!;
-      if (next % 5000 === 0) process.stderr.write(`fuzz: ${next}/${list.length} cases, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-      timer = setTimeout(() => {
-        hangs.push(i);
-        bump('hang');
-        process.stderr.write(`hang: case ${i} (--seed ${seed} --only ${i}) over ${timeoutMs} ms: ${lastNote}\n`);
-        // unblock a reader stuck opening a FIFO, then replace the worker
-        for (const n of readdirSync(setup.work)) {
-          try { if (lstatSync(join(setup.work, n)).isFIFO()) { closeSync(openSync(join(setup.work, n), constants.O_WRONLY | constants.O_NONBLOCK)); unlinkSync(join(setup.work, n)); } } catch { /* best effort */ }
-        }
-        restart();
-      }, timeoutMs);
-      sentAt = Date.now();
-      w.postMessage({ i });
-    };
-    launch();
+    for (let k = 0; k < jobs; k++) slot(k);
   });
 
   const secs = (Date.now() - started) / 1000;

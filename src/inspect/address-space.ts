@@ -27,8 +27,8 @@ export class AddressSpace {
     // the lookups below bisect: VMAs must be non-empty, sorted and apart, as the kernel keeps them
     for (let i = 0; i < this.vmas.length; i++) {
       const v = this.vmas[i]!;
-      if (v.startBig >= v.endBig || (i > 0 && this.vmas[i - 1]!.endBig > v.startBig)) {
-        throw new CryoError('BAD_IMAGE', `mm-${pid}.img in ${img.dir}: VMA ${i} (${v.startBig.toString(16)}-${v.endBig.toString(16)}) is empty or overlaps the one before`, {
+      if (v.startBig >= v.endBig || v.startBig % 4096n !== 0n || v.endBig % 4096n !== 0n || (i > 0 && this.vmas[i - 1]!.endBig > v.startBig)) {
+        throw new CryoError('BAD_IMAGE', `mm-${pid}.img in ${img.dir}: VMA ${i} (${v.startBig.toString(16)}-${v.endBig.toString(16)}) is empty, unaligned or overlaps the one before`, {
           hint: 'the checkpoint is damaged; use a complete copy or dump again', details: { file: img.path(`mm-${pid}.img`), vma: i },
         });
       }
