@@ -3,7 +3,7 @@ import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import { CryoError } from '../errors.js';
 
 /** Default bound on what decode/info/show read whole (images); encode's JSON has its own, smaller one. */
-export const MAX_INPUT = 1 << 30;
+const MAX_INPUT = 1 << 30;
 
 /** The whole of a file (or stdin), refused once it grows past `max` bytes: nothing unbounded is held. */
 export async function readInput(path: string | undefined, max = MAX_INPUT, option?: string): Promise<Buffer> {
