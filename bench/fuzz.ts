@@ -318,13 +318,19 @@ function runImageCase(r: () => number, images: Array<{ name: string; bytes: Buff
     const j = mutateBytes(Buffer.from(plain), r);
     tryCryo(() => encodeImage(imageFromJson(j.bytes.toString('latin1'))));
     try { parseJson(j.bytes.toString('latin1')); } catch (e) { if (!(e instanceof JsonParseError)) throw e; }
+    // the JSON's values: a dropped key, a size or count set to something odd
+    const k = mutateMeta(plain, r);
+    tryCryo(() => encodeImage(imageFromJson(k.text)));
   }
   return img === undefined;
 }
 
 async function worker(): Promise<void> {
   const { setup, seed } = workerData as { setup: Setup; seed: number };
-  const images = readdirSync(setup.base).filter((n) => n.endsWith('.img') && !n.startsWith('pages-')).map((name) => ({ name, bytes: readFileSync(join(setup.base, name)) }));
+  // the dump's images, and the image fixtures (every kind of image the codec knows a payload for)
+  const fixtures = new URL('../../test/fixtures/images/dump/', import.meta.url).pathname;
+  const images = [setup.base, ...(existsSync(fixtures) ? [fixtures] : [])].flatMap((d) => readdirSync(d)
+    .filter((n) => !n.endsWith('.json') && !n.startsWith('pages-') && n !== 'cryo.json' && !n.endsWith('.log')).map((name) => ({ name, bytes: readFileSync(join(d, name)) })));
   parentPort!.on('message', async (msg: { i: number }) => {
     const { i } = msg;
     const r = caseRandom(seed, i);
