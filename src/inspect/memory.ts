@@ -2,7 +2,7 @@
 // directory's pages file, in_parent pages from the parent checkpoint (recursively), lazy pages
 // that are not present are not in the images. Anonymous shared memory comes from
 // pagemap-shmem-<shmid>.img. Pages files are read with positioned reads, never loaded whole.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { CryoError } from '../errors.js';
 import { ImageDir, type Entry } from './images.js';
 
@@ -41,6 +41,16 @@ interface Run {
   flags: number;
   /** byte offset in the pages file when PE_PRESENT */
   offset: number;
+}
+
+/** size of a regular file, or undefined (absent, or not a file: refused when it is opened) */
+function fileSize(path: string): number | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function num(v: unknown): number {
@@ -84,6 +94,13 @@ class PageMap {
       }
       this.runs.push({ vaddr, end: vaddr + nr * PAGE_SIZE, flags, offset: flags & PE_PRESENT ? offset : -1 });
       if (flags & PE_PRESENT) offset += nr * PAGE_SIZE;
+    }
+    // the pagemap may not promise more bytes than the pages file holds (a short copy, a forged count)
+    const size = offset > 0 ? fileSize(this.pagesFile) : 0;
+    if (size !== undefined && size < offset) {
+      throw new CryoError('BAD_IMAGE', `${pagemapName} in ${img.dir} lists ${offset} bytes of pages, but pages-${head.pages_id}.img has ${size}`, {
+        hint: 'the pages file is truncated or the pagemap is damaged; use a complete copy or dump again', details: { file: this.pagesFile, expected: offset, size },
+      });
     }
     this.runs.sort((a, b) => a.vaddr - b.vaddr);
   }

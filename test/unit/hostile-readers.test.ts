@@ -81,6 +81,12 @@ describe('hostile checkpoints at the readers', () => {
     }
   });
 
+  it('a pages file shorter than its pagemap promises is refused when the map is read', () => {
+    const d = copy();
+    writeFileSync(join(d, 'pages-3.img'), Buffer.alloc(4096));
+    bad(() => new MemoryImage(new ImageDir(d), `pagemap-${PID}.img`), /pagemap-28602\.img in .* lists \d+ bytes of pages, but pages-3\.img has 4096/);
+  });
+
   it('x rss of a run before the first mapping: refused, not a crash on vmas[-1]', () => {
     const d = copy();
     edit(d, `pagemap-${PID}.img`, (e) => { e[1]!.vaddr = 0; });
