@@ -1,6 +1,6 @@
 // cryo.json: reading (untrusted: every field checked before use), writing (O_EXCL, 0600) and the
 // facts every checkpoint records about where it was made.
-import { closeSync, constants, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { CryoError } from '../errors.js';
@@ -135,8 +135,10 @@ export function readMeta(dir: string): CheckpointMeta | undefined {
   let text: string;
   try {
     // O_NOFOLLOW: a planted link is not a description
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
+      // a FIFO or device is no description (and reading it would block)
+      if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
       text = readFileSync(fd, 'utf8');
     } finally {
       closeSync(fd);

@@ -1,21 +1,48 @@
 // Input/output helpers shared by the decode/encode/info/show commands (stdin/stdout when no path).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import { CryoError } from '../errors.js';
 
-export async function readInput(path: string | undefined): Promise<Buffer> {
+/** Default bound on what decode/info/show read whole (images); encode's JSON has its own, smaller one. */
+const MAX_INPUT = 1 << 30;
+
+/** The whole of a file (or stdin), refused once it grows past `max` bytes: nothing unbounded is held. */
+export async function readInput(path: string | undefined, max = MAX_INPUT, option?: string): Promise<Buffer> {
+  const name = path !== undefined && path !== '-' ? path : '<stdin>';
+  const tooBig = () => new CryoError('BAD_IMAGE', `${name} is larger than the ${max} bytes this command reads`, {
+    hint: option ? `pass ${option} to raise the limit, if the input is what you meant` : 'the input is not an image of a size CRIU writes', details: { file: name, limit: max },
+  });
+  let source: AsyncIterable<Buffer> = process.stdin as AsyncIterable<Buffer>;
   if (path !== undefined && path !== '-') {
     try {
-      return readFileSync(path);
+      const st = statSync(path);
+      if (st.isFile() && st.size > max) throw tooBig();
+      if (st.isDirectory()) throw new CryoError('USAGE', `${path} is a directory`, { hint: 'pass one image file' });
+      source = createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new CryoError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'FAILED', `cannot read ${path}: ${err.code ?? err.message}`, {
-        hint: err.code === 'ENOENT' ? 'check the path' : 'check the file permissions', cause: e,
-      });
+      if (e instanceof CryoError) throw e;
+      throw unreadable(path, e);
     }
   }
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  let total = 0;
+  try {
+    for await (const c of source) {
+      total += c.length;
+      if (total > max) throw tooBig();
+      chunks.push(c);
+    }
+  } catch (e) {
+    if (e instanceof CryoError) throw e;
+    throw unreadable(name, e);
+  }
   return Buffer.concat(chunks);
+}
+
+function unreadable(path: string, e: unknown): CryoError {
+  const err = e as NodeJS.ErrnoException;
+  return new CryoError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'FAILED', `cannot read ${path}: ${err.code ?? err.message}`, {
+    hint: err.code === 'ENOENT' ? 'check the path' : 'check the file permissions', cause: e,
+  });
 }
 
 export function writeOutput(path: string | undefined, data: string | Uint8Array, stdoutSuffix = ''): void {

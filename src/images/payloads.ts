@@ -56,8 +56,9 @@ function bytesOf(v: unknown, path: string): Uint8Array {
   throw new EncodeError('expected bytes', path);
 }
 
-/** bytes padded with zeros to `size` */
-function padded(d: Uint8Array, used: number, size: number): Buffer {
+/** bytes padded with zeros to `size`; the declared length must fit the bytes given (a JSON's size is untrusted) */
+function padded(d: Uint8Array, used: number, size: number, path: string): Buffer {
+  if (!Number.isSafeInteger(used) || used < 0 || used > d.length) throw new EncodeError(`the declared size ${used} does not fit the ${d.length} bytes given`, path);
   const out = Buffer.alloc(size);
   out.set(d.subarray(0, used));
   return out;
@@ -129,7 +130,7 @@ export const PAYLOADS: Record<ExtraKind, PayloadHandler> = {
     write(out, e, path) {
       if (e.in_pagemaps === true || e.extra === undefined) return;
       const size = Number(e.size);
-      out.raw(padded(bytesOf(e.extra, `${path}.extra`), size, roundUp(size, 4)));
+      out.raw(padded(bytesOf(e.extra, `${path}.extra`), size, roundUp(size, 4), `${path}.size`));
     },
     toJson: bytesToJ,
     fromJson: bytesFromJ,
@@ -185,7 +186,7 @@ export const PAYLOADS: Record<ExtraKind, PayloadHandler> = {
         const msg = x[i] as Entry;
         out.message(ipcMsg(), msg, `${path}.extra[${i}]`);
         const msize = Number(msg.msize);
-        out.raw(padded(bytesOf(x[i + 1], `${path}.extra[${i + 1}]`), msize, roundUp(msize, 8)));
+        out.raw(padded(bytesOf(x[i + 1], `${path}.extra[${i + 1}]`), msize, roundUp(msize, 8), `${path}.extra[${i}].msize`));
       }
     },
     toJson: (x, json) => (isBytes(x) ? bytesToJ(x, json)

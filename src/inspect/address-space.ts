@@ -22,8 +22,17 @@ export class AddressSpace {
   constructor(readonly img: ImageDir, readonly pid: number) {
     this.mm = img.first(`mm-${pid}.img`);
     this.vmas = ((this.mm.vmas ?? []) as Entry[]).map((v) => ({
-      start: Number(v.start), end: Number(v.end), startBig: BigInt(v.start), endBig: BigInt(v.end), entry: v,
+      start: Number(v.start ?? 0), end: Number(v.end ?? 0), startBig: BigInt(v.start ?? 0), endBig: BigInt(v.end ?? 0), entry: v,
     }));
+    // the lookups below bisect: VMAs must be non-empty, sorted and apart, as the kernel keeps them
+    for (let i = 0; i < this.vmas.length; i++) {
+      const v = this.vmas[i]!;
+      if (v.startBig >= v.endBig || v.startBig % 4096n !== 0n || v.endBig % 4096n !== 0n || (i > 0 && this.vmas[i - 1]!.endBig > v.startBig)) {
+        throw new CryoError('BAD_IMAGE', `mm-${pid}.img in ${img.dir}: VMA ${i} (${v.startBig.toString(16)}-${v.endBig.toString(16)}) is empty, unaligned or overlaps the one before`, {
+          hint: 'the checkpoint is damaged; use a complete copy or dump again', details: { file: img.path(`mm-${pid}.img`), vma: i },
+        });
+      }
+    }
     this.own = MemoryImage.ofProcess(img, pid);
   }
 

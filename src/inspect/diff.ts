@@ -116,7 +116,14 @@ function diffProcess(ia: ImageDir, ib: ImageDir, p: ProcessModel, q: ProcessMode
     const end = Number(BigInt(m.end));
     if (!Number.isSafeInteger(end)) continue;
     const change: MemoryChange = { mapping: ref(m), changedPages: 0, changedBytes: 0, pages: [] };
+    // what either side dumped, in address order: a huge mapping costs its runs, not its size
+    const dumped = [...sa.pieces(start, end), ...sb.pieces(start, end)].filter((x) => x.file !== null).sort((x, y) => x.vaddr - y.vaddr);
+    let di = 0;
     for (let at = start; at < end; at += CHUNK) {
+      while (di < dumped.length && dumped[di]!.vaddr + dumped[di]!.len <= at) di++;
+      if (di === dumped.length) break;
+      if (dumped[di]!.vaddr >= at + CHUNK) at += Math.floor((dumped[di]!.vaddr - at) / CHUNK) * CHUNK;
+      if (at >= end) break;
       const len = Math.min(CHUNK, end - at);
       const pcB = sb.pieces(at, at + len);
       const pcA = sa.pieces(at, at + len);
@@ -130,7 +137,8 @@ function diffProcess(ia: ImageDir, ib: ImageDir, p: ProcessModel, q: ProcessMode
         const inA = !absentA.has(off);
         const inB = !absentB.has(off);
         if (!inA && !inB) continue;
-        const same = inA === inB && ra.data.compare(rb.data, off, off + PAGE_SIZE, off, off + PAGE_SIZE) === 0;
+        const stop = Math.min(off + PAGE_SIZE, len);
+        const same = inA === inB && ra.data.compare(rb.data, off, stop, off, stop) === 0;
         if (same) continue;
         change.changedPages++;
         if (change.pages.length < maxList) change.pages.push(`0x${(at + off).toString(16)}`);

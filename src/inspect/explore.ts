@@ -1,4 +1,5 @@
 // The data behind crit's explore views (`crit x DIR ps|fds|mems|rss`), same content and order.
+import { CryoError } from '../errors.js';
 import { FileTable } from './files.js';
 import { FD_TYPES } from './files.js';
 import { ImageDir, type Entry } from './images.js';
@@ -125,11 +126,12 @@ export function exploreRss(img: ImageDir): RssProcess[] {
     let vmi = 0;
     let pvmi = -1;
     for (const pm of pms.slice(1)) {
-      const vaddr = BigInt(pm.vaddr);
+      const vaddr = BigInt(pm.vaddr ?? 0);
       const nr = Number(pm.nr_pages ?? pm.compat_nr_pages ?? 0);
       while (vmi < vmas.length && BigInt(vmas[vmi]!.end) <= vaddr) vmi++;
       const pme = vaddr + (BigInt(nr) << 12n);
       const run: RssRun = { vaddr, pages: nr, vmas: [] };
+      const firstVma = vmi;
       while (vmi < vmas.length && BigInt(vmas[vmi]!.start) < pme) {
         const v = vmas[vmi]!;
         if (vmi === pvmi) run.vmas.push('same');
@@ -141,7 +143,14 @@ export function exploreRss(img: ImageDir): RssProcess[] {
         }
         vmi++;
       }
-      vmi--;
+      // CRIU dumps pages of mappings only: a run outside them is a damaged (or forged) pagemap
+      if (vmi === firstVma || vaddr < BigInt(vmas[firstVma]!.start) || pme > BigInt(vmas[vmi - 1]!.end)) {
+        throw new CryoError('BAD_IMAGE', `pagemap-${pid}.img in ${img.dir}: ${nr} pages at 0x${vaddr.toString(16)} lie outside the process's mappings`, {
+          hint: 'the checkpoint is damaged; use a complete copy or dump again', details: { file: img.path(`pagemap-${pid}.img`) },
+        });
+      }
+      // back to the last VMA this run touched (it may hold the next run too); never before the first
+      vmi = Math.max(0, vmi - 1);
       runs.push(run);
     }
     return { pid, runs };

@@ -1,9 +1,13 @@
 // One checkpoint directory as inspection sees it: decoded images by file name, cached, with a
 // clear BAD_IMAGE error naming any required image that is missing.
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
+import { readImageBytes } from '../images/read-image.js';
 import { decodeImageFile } from './decode.js';
+
+/** Longest chain of incremental parents followed (CRIU's own chains are a handful deep). */
+const MAX_PARENT_DEPTH = 64;
 
 /** A decoded (lean) image entry: proto field names, 64-bit integers as numbers below 2^53 and bigints above, enums as numbers, bytes as Buffer. */
 export type Entry = Record<string, any>;
@@ -12,6 +16,8 @@ export class ImageDir {
   readonly dir: string;
   private readonly cache = new Map<string, Entry[]>();
   private parentDir: ImageDir | null | undefined;
+  /** real paths of this directory and its children down the chain, to refuse a parent loop */
+  private chain: string[] = [];
 
   constructor(dir: string) {
     this.dir = resolve(dir);
@@ -64,13 +70,30 @@ export class ImageDir {
     } catch {
       target = link;
     }
-    this.parentDir = new ImageDir(isAbsolute(target) ? target : join(this.dir, target));
+    const where = isAbsolute(target) ? target : join(this.dir, target);
+    let parent: ImageDir;
+    try {
+      parent = new ImageDir(where);
+    } catch {
+      throw new CryoError('BAD_IMAGE', `the parent checkpoint of ${this.dir} is missing: ${where} is not a directory`, {
+        hint: 'an incremental checkpoint needs its parent (the checkpoint it was dumped against); copy it along', details: { dir: this.dir, parent: where },
+      });
+    }
+    const chain = this.chain.length ? this.chain : [realpathSync(this.dir)];
+    const real = realpathSync(parent.dir);
+    if (chain.includes(real) || chain.length >= MAX_PARENT_DEPTH) {
+      throw new CryoError('BAD_IMAGE', `the parent chain of ${this.dir} ${chain.includes(real) ? `loops back to ${real}` : `is deeper than ${MAX_PARENT_DEPTH}`}`, {
+        hint: 'the parent link of an incremental checkpoint must point to an older checkpoint; fix or remove the parent link', details: { dir: this.dir, parent: real },
+      });
+    }
+    parent.chain = [...chain, real];
+    this.parentDir = parent;
     return this.parentDir;
   }
 
   /** Raw bytes of a small file (for tests and tools). */
   raw(name: string): Buffer {
-    return readFileSync(this.path(name));
+    return readImageBytes(this.path(name));
   }
 }
 

@@ -2,7 +2,7 @@
 // directory's pages file, in_parent pages from the parent checkpoint (recursively), lazy pages
 // that are not present are not in the images. Anonymous shared memory comes from
 // pagemap-shmem-<shmid>.img. Pages files are read with positioned reads, never loaded whole.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { CryoError } from '../errors.js';
 import { ImageDir, type Entry } from './images.js';
 
@@ -43,6 +43,16 @@ interface Run {
   offset: number;
 }
 
+/** size of a regular file, or undefined (absent, or not a file: refused when it is opened) */
+function fileSize(path: string): number | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function num(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : Number(v ?? 0);
 }
@@ -76,8 +86,21 @@ class PageMap {
       const nr = e.nr_pages !== undefined ? num(e.nr_pages) : num(e.compat_nr_pages);
       const vaddr = num(e.vaddr);
       const flags = entryFlags(e);
+      // hostile counts and addresses stop here, before they size a read or a loop
+      if (!Number.isSafeInteger(nr) || nr < 0 || !Number.isSafeInteger(vaddr) || vaddr < 0 || !Number.isSafeInteger(vaddr + nr * PAGE_SIZE) || !Number.isSafeInteger(offset + nr * PAGE_SIZE)) {
+        throw new CryoError('BAD_IMAGE', `${pagemapName} in ${img.dir}: entry ${i} has an impossible range (${nr} pages at ${e.vaddr})`, {
+          hint: 'the checkpoint is damaged; use a complete copy or dump again', details: { file: img.path(pagemapName), entry: i },
+        });
+      }
       this.runs.push({ vaddr, end: vaddr + nr * PAGE_SIZE, flags, offset: flags & PE_PRESENT ? offset : -1 });
       if (flags & PE_PRESENT) offset += nr * PAGE_SIZE;
+    }
+    // the pagemap may not promise more bytes than the pages file holds (a short copy, a forged count)
+    const size = offset > 0 ? fileSize(this.pagesFile) : 0;
+    if (size !== undefined && size < offset) {
+      throw new CryoError('BAD_IMAGE', `${pagemapName} in ${img.dir} lists ${offset} bytes of pages, but pages-${head.pages_id}.img has ${size}`, {
+        hint: 'the pages file is truncated or the pagemap is damaged; use a complete copy or dump again', details: { file: this.pagesFile, expected: offset, size },
+      });
     }
     this.runs.sort((a, b) => a.vaddr - b.vaddr);
   }
@@ -166,7 +189,16 @@ export class PageFiles {
   fd(file: string): number {
     let fd = this.fds.get(file);
     if (fd === undefined) {
-      fd = openSync(file, 'r');
+      // O_NONBLOCK and a regular file only: a planted FIFO or device must not block or feed endless bytes
+      try {
+        fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+      } catch (e) {
+        throw new CryoError('BAD_IMAGE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'the checkpoint is incomplete or damaged; use a complete copy or dump again', details: { file }, cause: e });
+      }
+      if (!fstatSync(fd).isFile()) {
+        closeSync(fd);
+        throw new CryoError('BAD_IMAGE', `${file} is not a regular file`, { hint: 'the checkpoint is damaged or was tampered with; use a complete copy or dump again', details: { file } });
+      }
       this.fds.set(file, fd);
     }
     return fd;
@@ -181,7 +213,12 @@ export class PageFiles {
     const fd = this.fd(p.file);
     let done = 0;
     while (done < len) {
-      const n = readSync(fd, buf, at + done, len - done, p.offset + skip + done);
+      let n: number;
+      try {
+        n = readSync(fd, buf, at + done, len - done, p.offset + skip + done);
+      } catch (e) {
+        throw new CryoError('BAD_IMAGE', `cannot read ${p.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'the pages file is damaged; use a complete copy or dump again', details: { file: p.file }, cause: e });
+      }
       if (n <= 0) throw new CryoError('BAD_IMAGE', `${p.file} ends before offset ${p.offset + skip + done}`, { hint: 'the pages file is truncated; dump again', details: { file: p.file } });
       done += n;
     }

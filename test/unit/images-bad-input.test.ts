@@ -93,6 +93,9 @@ describe('hostile JSON', () => {
     ['out of range', '{"magic": "PSTREE", "entries": [{"pid": 99999999999, "ppid": 0, "pgid": 0, "sid": 0}]}', /entries\[0\]\.pid: 99999999999 is out of range/],
     ['u64 overflow', '{"magic": "PAGEMAP", "entries": [{"pages_id": 1}, {"vaddr": 18446744073709551616, "compat_nr_pages": 1}]}', /entries\[1\]\.vaddr: 18446744073709551616 is out of range for uint64/],
     ['missing required', '{"magic": "PSTREE", "entries": [{"pid": 1}]}', /entries\[0\]\.ppid: required field is missing/],
+    // a 200-byte JSON must not make encode allocate what its size field says (4 GB, 1 TB)
+    ['shm size past its bytes', '{"magic": "IPCNS_SHM", "entries": [{"desc": {"key": 0, "uid": 0, "gid": 0, "cuid": 0, "cgid": 0, "mode": 384, "id": 0}, "size": 4000000000, "extra": "QUFBQQ=="}]}', /entries\[0\]\.size: the declared size 4000000000 does not fit the 4 bytes given/],
+    ['shm size of a terabyte', '{"magic": "IPCNS_SHM", "entries": [{"desc": {"key": 0, "uid": 0, "gid": 0, "cuid": 0, "cgid": 0, "mode": 384, "id": 0}, "size": 1000000000000, "extra": "QUFBQQ=="}]}', /does not fit the 4 bytes given/],
     ['bad enum', '{"magic": "CORE", "entries": [{"mtype": "VAX"}]}', /unknown core_entry\.march value "VAX"/],
     ['bad nested', '{"magic": "CORE", "entries": [{"mtype": "X86_64", "tc": 5}]}', /entries\[0\]\.tc: expected an object/],
     ['bad extra', '{"magic": "IPCNS_SEM", "entries": [{"desc": {"key": 0, "uid": 0, "gid": 0, "cuid": 0, "cgid": 0, "mode": 0, "id": 0}, "nsems": 1, "extra": [70000]}]}', /extra\[0\]: expected a u16/],

@@ -10,6 +10,8 @@ export function register(program: Command): void {
     .option('--pretty', 'indent, and render some numeric fields in field-specific formats (hex, IPs, flags, devices)')
     .option('--max-entry-size <bytes>', 'refuse entries larger than this (default 64 MiB)', (v: string) => Number(v))
     .action(async (o: { in?: string; out?: string; pretty?: boolean; maxEntrySize?: number }) => {
+      // `cryo decode ... | head`: a reader that goes away is no error
+      (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { readInput, writeOutput } = await import('../../images/cli-io.js');
       const { decodeImage } = await import('../../images/image.js');
       const { imageToJsonBuffer } = await import('../../images/json.js');

@@ -7,6 +7,8 @@ export function register(program: Command): void {
     .description('show the magic and number of entries of an image (as crit info)')
     .argument('<file>', 'image file')
     .action(async (file: string) => {
+      // `cryo info ... | head`: a reader that goes away is no error
+      (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { readInput } = await import('../../images/cli-io.js');
       const { decodeImage } = await import('../../images/image.js');
       const { stringifyJson } = await import('../../images/json.js');

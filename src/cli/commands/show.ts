@@ -8,6 +8,8 @@ export function register(program: Command): void {
     .argument('<file>', 'image file')
     .option('--nopl', 'do not show entry payloads (pipe data, queues, ...), only their size')
     .action(async (file: string, o: { nopl?: boolean }) => {
+      // `cryo show ... | head`: a reader that goes away is no error
+      (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { readInput, humanSize } = await import('../../images/cli-io.js');
       const { decodeImage } = await import('../../images/image.js');
       const { imageToJson, payloadSize } = await import('../../images/json.js');
