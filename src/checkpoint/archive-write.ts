@@ -17,7 +17,7 @@ export interface ArchiveWriteOptions extends ZstdOptions {
   onProgress?: (bytes: number, total: number) => void;
 }
 
-export function interrupted(): CryoError {
+function interrupted(): CryoError {
   return new CryoError('FAILED', 'interrupted; the checkpoint was not written', { hint: 'nothing was kept; the tree was left as it was before the dump' });
 }
 

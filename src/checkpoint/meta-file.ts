@@ -8,7 +8,7 @@ import type { CheckpointMeta } from './meta.js';
 
 /** The completion marker and description written last into every cryo checkpoint directory. */
 export const MARKER = 'cryo.json';
-export const META_VERSION = 2;
+const META_VERSION = 2;
 
 let version: string | undefined;
 /** cryo's own version (package.json at the package root). */

@@ -74,14 +74,8 @@ export interface ZstdOptions {
 
 const OUT_CHUNK = 1 << 20;
 
-export function defaultThreads(): number {
+function defaultThreads(): number {
   return 2;
-}
-
-/** libzstd's version as "1.5.4". */
-export async function zstdLibVersion(): Promise<string> {
-  const n = (await loadZstd()).version();
-  return `${Math.floor(n / 10000)}.${Math.floor(n / 100) % 100}.${n % 100}`;
 }
 
 /** Compresses a stream of chunks into one zstd frame (with content checksum). */

@@ -37,13 +37,13 @@ export { encodeImage } from './image-encode.js';
 export { iterateEntries, iterateImage } from './image-stream.js';
 export type { DecodeOptions, Image } from './image.js';
 export type { ByteSource, ImageHeader } from './image-stream.js';
-export { IMG_COMMON, IMG_SERVICE, MAGICS, MAGICS_BY_VALUE, isRawImageName, type MagicInfo } from './magic.js';
+export { MAGICS, isRawImageName } from './magic.js';
 export { UNKNOWN_FIELDS, type Entry } from './wire.js';
-export { imageToJson, imageToJsonBuffer, setJsonWriterForTests, type JsonOptions } from './json.js';
+export { imageToJson, setJsonWriterForTests, type JsonOptions } from './json.js';
 export { imageFromJson } from './json-to-image.js';
 export { parseJson } from './json-parse.js';
 export { stringifyJson } from './py-json.js';
-export { readImage, readImageEntries, readImageLean, type ReadEntriesOptions } from './read-image.js';
+export { readImage, readImageEntries, readImageLean } from './read-image.js';
 
 /** Encode and write one image file. */
 export function writeImage(path: string, img: Image): void {

@@ -118,7 +118,3 @@ export function defaultSecondaryMagic(name: string): number | null {
   if (name === 'INVENTORY') return null;
   return name === 'STATS' || name === 'IRMAP_CACHE' || name === 'KDAT' ? IMG_SERVICE : IMG_COMMON;
 }
-
-export function magicName(value: number): string | undefined {
-  return MAGICS_BY_VALUE.get(value)?.name;
-}

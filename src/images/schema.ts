@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 
 /** Wire-level scalar kinds plus 'enum' and 'message'. */
-export type FieldKind =
+type FieldKind =
   | 'double' | 'float' | 'int32' | 'uint32' | 'sint32' | 'fixed32' | 'sfixed32'
   | 'int64' | 'uint64' | 'sint64' | 'fixed64' | 'sfixed64'
   | 'bool' | 'string' | 'bytes' | 'enum' | 'message';
 
 /** CRIU's custom field options (opts.proto), which drive crit's --pretty rendering. */
-export interface CriuFieldOptions {
+interface CriuFieldOptions {
   hex?: boolean;
   ipadd?: boolean;
   flags?: string;
@@ -189,7 +189,7 @@ export class SchemaSet {
 }
 
 /** CRIU's image schemas (proto/images). */
-export const imageSchemas = new SchemaSet('images.json');
+const imageSchemas = new SchemaSet('images.json');
 
 /** An image message type by its (dotted) name, e.g. 'core_entry' or 'pagemap_head'. */
 export function messageType(name: string): MessageType {

@@ -7,7 +7,7 @@ import { PageFiles, PAGE_SIZE, readPieces } from './memory.js';
 
 export interface FdChange { fd: number; type: string; description: string; socket: boolean }
 
-export interface MappingRef { start: string; end: string; prot: string; name: string }
+interface MappingRef { start: string; end: string; prot: string; name: string }
 
 export interface MemoryChange {
   mapping: MappingRef;

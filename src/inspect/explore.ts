@@ -15,7 +15,7 @@ export interface MemsProcess { pid: number; exe: string; vmas: Array<{ start: nu
 export interface RssRun { vaddr: bigint; pages: number; vmas: Array<{ start: bigint; pages: number; file?: string } | 'same'> }
 export interface RssProcess { pid: number; runs: RssRun[] }
 
-export function pstreeEntries(img: ImageDir): Entry[] {
+function pstreeEntries(img: ImageDir): Entry[] {
   return img.entries('pstree.img');
 }
 

@@ -97,7 +97,7 @@ export class ImageDir {
   }
 }
 
-export function missingImage(dir: string, name: string): CryoError {
+function missingImage(dir: string, name: string): CryoError {
   return new CryoError('BAD_IMAGE', `the checkpoint in ${dir} is missing ${name}`, {
     hint: 'the dump is incomplete or the directory is not a CRIU images directory; dump again',
     details: { dir, file: join(dir, name) },

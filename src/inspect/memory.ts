@@ -23,7 +23,6 @@ export const VMA_ANON_PRIVATE = 1 << 9;
 export const VMA_AREA_SYSVIPC = 1 << 10;
 export const VMA_AREA_SOCKET = 1 << 11;
 export const VMA_AREA_VVAR = 1 << 12;
-export const VMA_AREA_AIORING = 1 << 13;
 export const VMA_AREA_MEMFD = 1 << 14;
 
 /** Where `len` bytes at `vaddr` live: a pages file at an offset, or nowhere (not dumped). */

@@ -60,10 +60,10 @@ export function checkpointPids(img: ImageDir, pid?: number): number[] {
 }
 
 /** CRIU's TASK_DEAD: how a dump records a zombie */
-export const TASK_DEAD = 2;
+const TASK_DEAD = 2;
 
 /** A zombie keeps its pid in the tree but has no memory images. */
-export function isZombie(img: ImageDir, pid: number): boolean {
+function isZombie(img: ImageDir, pid: number): boolean {
   if (img.has(`mm-${pid}.img`) || !img.has(`core-${pid}.img`)) return false;
   return Number(img.first(`core-${pid}.img`).tc?.task_state) === TASK_DEAD;
 }

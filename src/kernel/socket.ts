@@ -15,7 +15,6 @@ const MSG_CTRUNC = 0x8;
 const MSG_CMSG_CLOEXEC = 0x40000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
-const SHUT_RDWR = 2;
 const EINTR = 4;
 const EAGAIN = 11;
 const ECONNRESET = 104;

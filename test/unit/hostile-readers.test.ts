@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CryoError } from '../../src/errors.js';
 import { decodeImage, encodeImage, readImage } from '../../src/images/index.js';
-import { readInput } from '../../src/images/cli-io.js';
+import { readInput } from '../../src/cli/image-io.js';
 import { AddressSpace } from '../../src/inspect/address-space.js';
 import { diffCheckpoints } from '../../src/inspect/diff.js';
 import { exploreRss } from '../../src/inspect/explore.js';

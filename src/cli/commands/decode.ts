@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .action(async (o: { in?: string; out?: string; pretty?: boolean; maxEntrySize?: number }) => {
       // `cryo decode ... | head`: a reader that goes away is no error
       (await import('../render/pipe.js')).ignoreBrokenPipe();
-      const { readInput, writeOutput } = await import('../../images/cli-io.js');
+      const { readInput, writeOutput } = await import('../image-io.js');
       const { decodeImage } = await import('../../images/image.js');
       const { imageToJsonBuffer } = await import('../../images/json.js');
       const { usageError } = await import('../../errors.js');

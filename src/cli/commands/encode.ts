@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .option('-o, --out <file>', 'where to write the image (stdout by default)')
     .option('--max-input-size <bytes>', 'refuse JSON larger than this (default 64M, at most 512M; K, M, G suffixes)')
     .action(async (o: { in?: string; out?: string; maxInputSize?: string }) => {
-      const { readInput, writeOutput } = await import('../../images/cli-io.js');
+      const { readInput, writeOutput } = await import('../image-io.js');
       const { encodeImage } = await import('../../images/image-encode.js');
       const { imageFromJson } = await import('../../images/json-to-image.js');
       const { CryoError } = await import('../../errors.js');

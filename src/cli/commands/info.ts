@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .action(async (file: string) => {
       // `cryo info ... | head`: a reader that goes away is no error
       (await import('../render/pipe.js')).ignoreBrokenPipe();
-      const { readInput } = await import('../../images/cli-io.js');
+      const { readInput } = await import('../image-io.js');
       const { decodeImage } = await import('../../images/image.js');
       const { stringifyJson } = await import('../../images/json.js');
       const img = decodeImage(await readInput(file), { name: file });

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .action(async (file: string, o: { nopl?: boolean }) => {
       // `cryo show ... | head`: a reader that goes away is no error
       (await import('../render/pipe.js')).ignoreBrokenPipe();
-      const { readInput, humanSize } = await import('../../images/cli-io.js');
+      const { readInput, humanSize } = await import('../image-io.js');
       const { decodeImage } = await import('../../images/image.js');
       const { imageToJson, payloadSize } = await import('../../images/json.js');
       const img = decodeImage(await readInput(file), { name: file });
