@@ -58,7 +58,7 @@ async function stopAndCopy(pair: HostPair, dir: string, startup: number): Promis
   const restored = new Promise<number>((resolve) => rec.on('close', () => resolve(performance.now())));
   await waitListening(b, port);
   const client = `const s = require('net').connect(${port}, '${b.ip}'); process.stdin.pipe(s)`;
-  const sendSh = `'${process.execPath}' '${cliPath}' dump ${tree.pid} -o - | '${process.execPath}' -e "${client}"`;
+  const sendSh = `'${process.execPath}' '${cliPath}' dump ${tree.pid} -o - --end-after-write | '${process.execPath}' -e "${client}"`;
   const sargv = inHost(a, ['sh', '-c', sendSh]);
   const t0 = performance.now();
   const snd = spawn(sargv[0]!, sargv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
