@@ -10,6 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { listTree } from '../../src/kernel/process.js';
 import { run } from '../../src/kernel/run.js';
 import { criuFor } from '../helpers/env.js';
+import { assertCliJson } from '../helpers/schema.js';
 
 const cliPath = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
@@ -102,7 +103,16 @@ function cryo(args: string[], onSpawn?: (pid: number) => void): Promise<Ran> {
     c.stderr.on('data', (d) => (stderr += d));
     c.on('error', reject);
     c.on('spawn', () => onSpawn?.(c.pid!));
-    c.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    c.on('close', (status, signal) => {
+      // every --json output validates against its schema, as through the shared cli() helper
+      try {
+        assertCliJson(args, { status, stdout });
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      resolve({ status, signal, stdout, stderr });
+    });
   });
 }
 

@@ -6,6 +6,7 @@
 // restore is refused before CRIU runs, naming each missing file, and `check -i` says the same; a
 // doctored cpuinfo.img (a CPU feature this machine lacks) is a blocker for check -i and restore.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -85,7 +86,18 @@ function doctorCpuinfo(dir: string): string {
   assert.ok(bit !== undefined, 'this CPU has every feature the test could claim');
   x86.capability[9] = (word | (1 << bit)) >>> 0;
   rmSync(path);
-  writeFileSync(path, encodeImage(img), { flag: 'wx', mode: 0o600 });
+  const bytes = encodeImage(img);
+  writeFileSync(path, bytes, { flag: 'wx', mode: 0o600 });
+  // the doctored image is the checkpoint's own now: its description says so (size and sha256), as a
+  // dump on a machine with that CPU would have written it; otherwise the copy is merely damaged (exit 4)
+  const metaPath = join(dir, 'cryo.json');
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { files: Array<{ name: string; size: number; sha256?: string }>; totalBytes: number };
+  const f = meta.files.find((x) => x.name === 'cpuinfo.img')!;
+  meta.totalBytes += bytes.length - f.size;
+  f.size = bytes.length;
+  if (f.sha256 !== undefined) f.sha256 = createHash('sha256').update(bytes).digest('hex');
+  rmSync(metaPath);
+  writeFileSync(metaPath, JSON.stringify(meta), { flag: 'wx', mode: 0o600 });
   return names[bit]!;
 }
 

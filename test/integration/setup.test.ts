@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { criuVersion, VERSION_FILE } from '../../src/criu/find.js';
 import { provisionCriu } from '../../src/criu/provision.js';
 import { criuFor } from '../helpers/env.js';
+import { assertCliJson } from '../helpers/schema.js';
 
 const main = join(import.meta.dirname, '../../src/cli/main.js');
 
@@ -26,6 +27,7 @@ test('cryo check: CRIU, kernel, root and the network-lock backend; exit 0 when d
   const criu = criuFor(t);
   if (!criu) return;
   const r = spawnSync(process.execPath, [main, 'check', '--json'], { encoding: 'utf8' });
+  assertCliJson(['check', '--json'], r);
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assert.equal(report.ok, true);

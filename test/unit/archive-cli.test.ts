@@ -7,10 +7,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeTestArchive } from '../helpers/archive.js';
+import { assertCliJson } from '../helpers/schema.js';
 
 const cliPath = new URL('../../src/cli/main.js', import.meta.url).pathname;
-const cryo = (args: string[], input?: Buffer) =>
-  spawnSync(process.execPath, [cliPath, ...args], { input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+const cryo = (args: string[], input?: Buffer) => {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  assertCliJson(args, r);
+  return r;
+};
 
 test('cryo verify: 0 and a short report for a good archive (file or stdin), 4 for damage, 2 for a directory', async (t) => {
   const d = mkdtempSync(join(os.tmpdir(), 'cryo-verify-cli-'));

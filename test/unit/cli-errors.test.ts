@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { CryoError } from '../../src/errors.js';
+import { assertCliJson } from '../helpers/schema.js';
 
 const main = join(import.meta.dirname, '../../src/cli/main.js');
 
 function cryo(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  assertCliJson(args, r);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
