@@ -13,7 +13,7 @@ import type { JobStore, SavedCheckpoint } from './job-store.js';
 import { parseJobFile, type JobFile, type StoredCheckpoint } from './store.js';
 
 /** the manifest annotation that carries the job file */
-export const A_JOB = 'org.cryo.job';
+const A_JOB = 'org.cryo.job';
 const TAG = /^cryo-(\d{6,})-(\d{8}T\d{9}Z)$/;
 
 /** Parses oci://HOST[:PORT]/REPO, refusing a tag or digest (a job names its own tags). */
@@ -27,7 +27,7 @@ export function parseRepository(text: string, insecure?: boolean): OciRef {
 }
 
 /** The job's tags among `tags`, newest first. */
-export function jobTags(tags: string[]): string[] {
+function jobTags(tags: string[]): string[] {
   return tags.filter((t) => TAG.test(t)).sort((a, b) => seqOf(b) - seqOf(a) || (a < b ? 1 : a > b ? -1 : 0));
 }
 
@@ -36,7 +36,7 @@ function seqOf(tag: string): number {
 }
 
 /** The tag after every one in `tags`: the next sequence number, and now. */
-export function nextTag(tags: string[], now = Date.now()): string {
+function nextTag(tags: string[], now = Date.now()): string {
   const newest = jobTags(tags)[0];
   const seq = newest === undefined ? 1 : seqOf(newest) + 1;
   return `cryo-${String(seq).padStart(6, '0')}-${new Date(now).toISOString().replace(/[-:.]/g, '')}`;
