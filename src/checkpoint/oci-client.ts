@@ -269,7 +269,7 @@ export class RegistryClient {
     return tags;
   }
 
-  /** Deletes a manifest (every tag naming it goes with it); false when the registry does not allow deletion. */
+  /** Deletes a manifest (every tag naming it goes with it); false when the registry does not allow deletion (405, or a token without delete rights). */
   async deleteManifest(digest: string): Promise<boolean> {
     const res = await this.request('DELETE', `/v2/${this.ref.repository}/manifests/${digest}`);
     if (res.status === 202 || res.status === 200 || res.status === 404) {
@@ -277,7 +277,7 @@ export class RegistryClient {
       return true;
     }
     // distribution answers 405 UNSUPPORTED unless storage.delete.enabled is set
-    if (res.status === 405) {
+    if (res.status === 405 || res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       return false;
     }

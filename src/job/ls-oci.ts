@@ -10,7 +10,7 @@ import type { OciSinkOptions } from '../checkpoint/sink-oci.js';
 import { openOci } from '../checkpoint/source-oci.js';
 import { commandOf } from './ls.js';
 
-interface ListedTag {
+export interface ListedTag {
   /** the tag */
   name: string;
   /** oci://HOST/REPO:TAG */

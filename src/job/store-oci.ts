@@ -77,9 +77,9 @@ export class OciJobStore implements JobStore {
     const result = await dump(pid, sink, opts);
     const digest = sink.report!.digest;
     const { body } = await this.client.getManifest(digest);
-    const pruned = keep >= 2 ? await this.prune(keep - 1) : [];
+    const pruned = keep >= 2 ? await this.pruneQuietly(keep - 1) : [];
     await this.client.putManifest(tag, body);
-    pruned.push(...(await this.prune(keep)));
+    pruned.push(...(await this.pruneQuietly(keep)));
     return { result: { ...result, archive: this.refOf(tag) } as typeof result, location: this.refOf(tag), pruned };
   }
 
@@ -101,6 +101,16 @@ export class OciJobStore implements JobStore {
       gone.push(c.path);
     }
     return gone;
+  }
+
+  /** prune(), a failure said and survived: the new checkpoint matters more than the old ones */
+  private async pruneQuietly(keep: number): Promise<string[]> {
+    try {
+      return await this.prune(keep);
+    } catch (e) {
+      this.warn(`could not delete older checkpoints in ${this.where}: ${(e as Error).message}`, 'the next checkpoint tries again');
+      return [];
+    }
   }
 
   /** Keeps the newest `keep` tags; returns the tags deleted. */
@@ -125,8 +135,8 @@ export class OciJobStore implements JobStore {
     }
     if (await this.client.deleteManifest(digest)) return true;
     this.deleteRefused = true;
-    this.warn(`the registry ${this.ref.registry} does not allow deleting manifests: older checkpoints stay in ${this.where}`,
-      'enable deletion in the registry (docker-registry: storage.delete.enabled: true), or delete old cryo-* tags by hand');
+    this.warn(`the registry ${this.ref.registry} refuses to delete manifests: older checkpoints stay in ${this.where}`,
+      'enable deletion in the registry (docker-registry: storage.delete.enabled: true) or give the credentials delete rights; until then delete old cryo-* tags by hand');
     return false;
   }
 }

@@ -157,6 +157,20 @@ test('cryo job --checkpoint-dir oci:// --every 1s --keep 2: never more than 2 ta
   await waitFor(async () => (await tagsOf(keeper)).length >= 3, 'three periodic checkpoints', 20_000);
   stubborn.child.kill('SIGTERM');
   assert.equal(await stubborn.done, CHECKPOINTED, stubborn.stderr());
-  assert.equal((stubborn.stderr().match(/does not allow deleting/g) ?? []).length, 1, stubborn.stderr());
+  assert.equal((stubborn.stderr().match(/refuses to delete manifests/g) ?? []).length, 1, stubborn.stderr());
   assert.ok((await tagsOf(keeper)).length >= 4);
+});
+
+test('cryo job and cryo ls refuse registry arguments they cannot use: two lines, exit 2', async () => {
+  const tagged = await cli(['job', '--checkpoint-dir', 'oci://127.0.0.1:9/jobs/count:v1', '--', 'true']);
+  assert.equal(tagged.status, 2, tagged.stderr);
+  assert.match(tagged.stderr, /^cryo: error: expected a registry repository without a tag, got 'oci:\/\/127\.0\.0\.1:9\/jobs\/count:v1'\nhint: write oci:\/\/HOST\[:PORT\]\/REPOSITORY/);
+  const other = await cli(['job', '--checkpoint-dir', 's3://bucket/x', '--', 'true']);
+  assert.equal(other.status, 2, other.stderr);
+  assert.match(other.stderr, /not s3:\/\//);
+  const creds = await cli(['job', '--checkpoint-dir', '/tmp/x', '--creds', 'a:b', '--', 'true']);
+  assert.equal(creds.status, 2, creds.stderr);
+  const mixed = await cli(['ls', 'oci://127.0.0.1:9/jobs/count', '/tmp']);
+  assert.equal(mixed.status, 2, mixed.stderr);
+  assert.match(mixed.stderr, /^cryo: error: cryo ls takes one oci:\/\/HOST\/REPO, without other paths\nhint: /);
 });
