@@ -1,14 +1,15 @@
 // cryo job with its checkpoints in a real registry (Debian's docker-registry on 127.0.0.1): a SIGTERM
 // checkpoints into a tag, the next run (nothing on local disk) restores from the registry, its
 // output reconnected through the job file in the manifest, 1..N exactly once; --every 1s --keep 2
-// never lists more than 2 tags and cryo ls oci:// lists them; a registry that refuses deletion is
-// said once. Every tree, job and registry is ended by pid.
+// never lists more than 2 tags and cryo ls oci:// lists them; a damaged newest tag falls back to the
+// older one and is deleted; a registry that refuses deletion is said once. Every tree, job and
+// registry is ended by pid.
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { criuFor, requireOrSkip } from '../helpers/env.js';
-import { hasTool, REGISTRY_BIN, startRegistry, type Registry } from '../helpers/registry.js';
+import { blobFile, hasTool, REGISTRY_BIN, startRegistry, type Registry } from '../helpers/registry.js';
 import { alive, cli, rootOf, sleep, Trees, waitFor } from '../helpers/trees.js';
 import { startJobCli, treePidOf, type JobRun } from './job-helpers.js';
 
@@ -108,7 +109,7 @@ test('cryo job --checkpoint-dir oci://: SIGTERM checkpoints into a tag, the next
   assert.deepEqual(numbers(third.stdout()), [1, 2, 3]);
 });
 
-test('cryo job --checkpoint-dir oci:// --every 1s --keep 2: never more than 2 tags; cryo ls oci:// lists them; a registry without deletion is said once', async (t) => {
+test('cryo job --checkpoint-dir oci:// --every 1s --keep 2: never more than 2 tags; cryo ls oci:// lists them; a damaged newest falls back to the older; a registry without deletion is said once', async (t) => {
   const f = setUp(t);
   if (!f) return;
   const reg = await f.registry(true);
@@ -148,6 +149,22 @@ test('cryo job --checkpoint-dir oci:// --every 1s --keep 2: never more than 2 ta
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /^CREATED +SIZE +FROZEN +STATE +NAME +COMMAND$/m);
   assert.equal((text.stdout.match(/ complete +cryo-\d{6}-/g) ?? []).length, 2, text.stdout);
+
+  // the newest damaged in the registry's storage (its description blob): the next run falls back to the older tag, says so, and deletes the damaged one
+  const [older, newer] = [...kept].sort();
+  const m = (await (await fetch(`http://${reg.host}/v2/${REPO}/manifests/${newer}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { config: { digest: string } };
+  const blob = readFileSync(blobFile(reg, m.config.digest));
+  blob[Math.floor(blob.length / 2)]! ^= 0xff;
+  writeFileSync(blobFile(reg, m.config.digest), blob);
+  const again = f.job(args);
+  await waitFor(() => numbers(again.stdout()).length >= 2, 'the restored counter to print', 30_000);
+  f.trees.track(rootOf(treePidOf(again.stderr())!));
+  assert.match(again.stderr(), new RegExp(`cannot restore ${newer}: .*does not match its digest.*deleted from oci://`));
+  assert.match(again.stderr(), new RegExp(`restored oci://${reg.host}/${REPO}:${older}`));
+  assert.match(again.stderr(), /restored an older checkpoint/);
+  assert.ok(!(await tagsOf(reg)).includes(newer!), 'the damaged tag is deleted');
+  again.child.kill('SIGTERM');
+  assert.equal(await again.done, CHECKPOINTED, again.stderr());
 
   // a registry that refuses deletion: said once, the job carries on, the tags pile up
   const keeper = await f.registry(false);
