@@ -29,6 +29,7 @@ export { resume, type ResumeResult } from './pipeline/resume.js';
 export { verify, type VerifyResult } from './pipeline/verify.js';
 export { startJob, JobHandle, type JobOptions, type JobResult, type JobEvents, type JobCheckpoint, type JobStarted } from './job/job.js';
 export { listCheckpoints, type Listing, type ListedCheckpoint } from './job/ls.js';
+export { listRegistryCheckpoints, type RegistryListing, type ListedTag } from './job/ls-oci.js';
 export { migrate, type MigrateOptions, type MigrateResult, type MigrationEvent, type MigrationMode } from './migrate/migrate.js';
 export { receive, type ReceiveOptions, type ReceiveResult } from './migrate/receive.js';
 export type { CriuDumpOptions, CriuRestoreOptions } from './criu/options.js';

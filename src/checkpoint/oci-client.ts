@@ -9,6 +9,7 @@ import type { OciRef } from './oci-ref.js';
 
 export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 const MAX_MANIFEST = 4 << 20;
+const MAX_TAG_PAGES = 100;
 const PATCH_BYTES = 1 << 20;
 const AUTH_TRIES = 2;
 const UPLOAD_TRIES = 3;
@@ -243,6 +244,44 @@ export class RegistryClient {
       throw new CryoError('BAD_ARCHIVE', `the registry served a manifest that does not match ${reference}`, { hint: 'the registry\'s copy is damaged or was tampered with' });
     }
     return { body, digest };
+  }
+
+  /** Every tag of the repository, following the API's pagination (Link: <...>; rel="next"); [] when the repository does not exist. */
+  async listTags(): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${this.ref.repository}/tags/list?n=1000`;
+    for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
+      const res = await this.request('GET', path);
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return tags;
+      }
+      if (!res.ok) throw await this.refuse(res, 'GET tags/list');
+      let body: { tags?: unknown };
+      try {
+        body = JSON.parse((await readLimited(res, MAX_MANIFEST, 'the tag list')).toString('utf8')) as { tags?: unknown };
+      } catch (e) {
+        throw new CryoError('FAILED', `the registry ${this.ref.registry} sent a tag list that is not JSON`, { hint: 'check the registry', cause: e });
+      }
+      if (Array.isArray(body.tags)) for (const t of body.tags) if (typeof t === 'string') tags.push(t);
+      path = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+    }
+    return tags;
+  }
+
+  /** Deletes a manifest (every tag naming it goes with it); false when the registry does not allow deletion (405, or a token without delete rights). */
+  async deleteManifest(digest: string): Promise<boolean> {
+    const res = await this.request('DELETE', `/v2/${this.ref.repository}/manifests/${digest}`);
+    if (res.status === 202 || res.status === 200 || res.status === 404) {
+      await res.body?.cancel();
+      return true;
+    }
+    // distribution answers 405 UNSUPPORTED unless storage.delete.enabled is set
+    if (res.status === 405 || res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      return false;
+    }
+    throw await this.refuse(res, `DELETE manifest ${digest}`);
   }
 }
 

@@ -22,6 +22,10 @@ export interface RegistryOptions {
   onProgress?: (bytes: number, total: number) => void;
   /** per request; default 60 s */
   timeoutMs?: number;
+  /** extra manifest annotations (cryo job's pipe inodes) */
+  annotations?: Record<string, string>;
+  /** put the manifest by its digest only, tagging nothing (the caller tags it later) */
+  untagged?: boolean;
 }
 
 export interface PushReport {
@@ -96,11 +100,12 @@ export async function pushCheckpoint(dir: string, meta: CheckpointMeta, ref: Oci
     artifactType: ARTIFACT_TYPE,
     config: { mediaType: keys ? CONFIG_TYPE + SEALED : CONFIG_TYPE, digest: configDigest, size: config.length },
     layers,
-    annotations: { 'org.opencontainers.image.created': meta.createdAt, ...(keys ? { [A_KEY_CHECK]: keys.check } : {}) },
+    annotations: { ...opts.annotations, 'org.opencontainers.image.created': meta.createdAt, ...(keys ? { [A_KEY_CHECK]: keys.check } : {}) },
   };
-  const digest = await client.putManifest(ref.reference, Buffer.from(JSON.stringify(manifest), 'utf8'));
+  const body = Buffer.from(JSON.stringify(manifest), 'utf8');
+  const digest = await client.putManifest(opts.untagged ? sha256Digest(body) : ref.reference, body);
   return {
-    ref: formatOciRef(ref),
+    ref: formatOciRef(opts.untagged ? { ...ref, reference: digest } : ref),
     digest,
     blobs: layers.length,
     uploadedBlobs,

@@ -5,25 +5,27 @@
 // itself. The tree writes into pipes the job copies out; a restore hands CRIU the new pipes in place
 // of the dumped ones (inherit_fd), so output keeps flowing across runs.
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { CryoError, isCryoError } from '../errors.js';
 import type { CriuDumpOptions } from '../criu/options.js';
+import { isOciTarget } from '../checkpoint/oci-ref.js';
+import type { OciSinkOptions } from '../checkpoint/sink-oci.js';
 import { readProcess } from '../kernel/process.js';
 import { run } from '../kernel/run.js';
-import { dump } from '../pipeline/dump.js';
 import { restore } from '../pipeline/restore.js';
 import { copyPipe } from './copy.js';
+import type { JobStore } from './job-store.js';
 import { closeQuietly, openPipe, type Pipe } from './pipe.js';
 import { becomeSubreaper, reapIfEnded } from './reap.js';
-import {
-  listStored, nextName, openStore, placeStaged, readJobFile, removeAllStored, removePartials, setAside, stagedPath, writeJobFile, type StoredCheckpoint,
-} from './store.js';
+import { DirJobStore } from './store-dir.js';
+import { OciJobStore } from './store-oci.js';
+import type { JobFile } from './store.js';
 
 export interface JobOptions {
-  /** where the checkpoints live (created 0700 when missing) */
+  /** where the checkpoints live: a directory (created 0700 when missing) or oci://HOST[:PORT]/REPO (a tag per checkpoint) */
   checkpointDir: string;
+  /** with oci://: credentials and plain HTTP to a host that is not loopback */
+  registry?: Pick<OciSinkOptions, 'creds' | 'insecure' | 'timeoutMs'>;
   /** checkpoint the running tree this long after the end of the previous one (or the start), ms; default never */
   everyMs?: number;
   /** how many checkpoints to keep, newest first; default 2 */
@@ -49,8 +51,9 @@ export interface JobOptions {
 }
 
 export interface JobCheckpoint {
+  /** the archive's path, or oci://HOST/REPO:TAG */
   archive: string;
-  /** archive size */
+  /** archive size (in a registry: the chunk blobs' sizes) */
   bytes: number;
   imageBytes: number;
   /** CRIU's frozen_time, ms; null when CRIU wrote no stats */
@@ -115,9 +118,11 @@ interface Tree {
 }
 
 async function runJob(h: JobHandle, cmd: string, args: string[], o: JobOptions & { keep: number }): Promise<JobResult> {
-  const dir = openStore(o.checkpointDir);
-  const partials = removePartials(dir);
-  if (partials.length) h.emit('warning', { message: `removed ${partials.length} partial file(s) an interrupted run left in ${dir}` });
+  const dir: JobStore = isOciTarget(o.checkpointDir)
+    ? new OciJobStore(o.checkpointDir, o.registry ?? {}, (message, hint) => h.emit('warning', { message, hint }))
+    : new DirJobStore(o.checkpointDir);
+  const partials = await dir.tidy();
+  if (partials.length) h.emit('warning', { message: `removed ${partials.length} partial file(s) an interrupted run left in ${dir.where}` });
   becomeSubreaper();
   const out = openPipe();
   const err = openPipe();
@@ -136,7 +141,7 @@ async function runJob(h: JobHandle, cmd: string, args: string[], o: JobOptions &
 }
 
 async function superviseJob(
-  h: JobHandle, cmd: string, args: string[], o: JobOptions & { keep: number }, dir: string, out: Pipe, err: Pipe, copies: Promise<unknown>, stop: AbortSignal,
+  h: JobHandle, cmd: string, args: string[], o: JobOptions & { keep: number }, dir: JobStore, out: Pipe, err: Pipe, copies: Promise<unknown>, stop: AbortSignal,
 ): Promise<JobResult> {
   let tree: Tree;
   try {
@@ -148,19 +153,8 @@ async function superviseJob(
   }
   let checkpoints = 0;
   const checkpoint = async (final: boolean, signal?: AbortSignal): Promise<JobCheckpoint> => {
-    const name = nextName(dir);
-    const archive = join(dir, name);
-    writeJobFile(dir, name, { format: 'cryo-job', pipes: { stdout: out.inode, stderr: err.inode }, cmd: [cmd, ...args] });
-    // committed under a hidden name first, so that taking its place can keep DIR at `keep` checkpoints
-    const staged = stagedPath(dir, name);
-    let r;
-    try {
-      r = await dump(tree.pid, { archive: staged }, { ...o.criuOptions, criu: o.criu, level: o.level, leaveRunning: !final, signal });
-    } catch (e) {
-      rmSync(`${archive}.job.json`, { force: true });
-      throw e;
-    }
-    const pruned = placeStaged(dir, staged, name, o.keep);
+    const file: JobFile = { format: 'cryo-job', pipes: { stdout: out.inode, stderr: err.inode }, cmd: [cmd, ...args] };
+    const { result: r, location: archive, pruned } = await dir.save(tree.pid, file, { ...o.criuOptions, criu: o.criu, level: o.level, leaveRunning: !final, signal }, o.keep);
     checkpoints++;
     const c: JobCheckpoint = {
       archive, bytes: 'bytes' in r ? r.bytes : 0, imageBytes: r.imageBytes,
@@ -188,7 +182,7 @@ async function superviseJob(
         c = await checkpoint(true);
       } catch (e) {
         if (tree.status !== undefined || !alive(tree.pid)) break; // it exited meanwhile: the job is done
-        throw finalFailed(e, tree, dir);
+        throw await finalFailed(e, tree, dir);
       }
       await reapQuietly(tree);
       await within(copies, 2000);
@@ -213,13 +207,13 @@ async function superviseJob(
   await within(copies, 2000);
   const status = tree.status ?? 1;
   h.emit('exited', { status });
-  const removed = o.keepDone ? [] : removeAllStored(dir);
+  const removed = o.keepDone ? [] : await dir.removeAll();
   return { outcome: 'exited', status, pid: tree.pid, checkpoints, removed };
 }
 
 /** Restores the newest checkpoint that restores (warning about each one skipped), or starts the command when there is none. */
-async function startTree(h: JobHandle, cmd: string, args: string[], o: JobOptions, dir: string, out: Pipe, err: Pipe): Promise<Tree> {
-  const stored = listStored(dir);
+async function startTree(h: JobHandle, cmd: string, args: string[], o: JobOptions, dir: JobStore, out: Pipe, err: Pipe): Promise<Tree> {
+  const stored = await dir.list();
   if (stored.length === 0) {
     const tree: Tree = { pid: 0, rootPid: 0, reaped: false };
     const r = await run(cmd, args, { cwd: o.cwd, env: o.env, stdio: { stdout: out.write, stderr: err.write }, onExit: (s) => (tree.status ??= s) });
@@ -230,7 +224,8 @@ async function startTree(h: JobHandle, cmd: string, args: string[], o: JobOption
   const skipped: JobStarted['skipped'] = [];
   for (const c of stored) {
     try {
-      const r = await restore(c.path, { criu: o.criu, inheritFd: inheritFor(c, out, err) });
+      const { input, jobFile } = await dir.open(c);
+      const r = await restore(input, { criu: o.criu, inheritFd: inheritFor(jobFile, out, err) });
       const started: JobStarted = { pid: r.pid, rootPid: r.rootPid, restoredFrom: c.path, skipped };
       h.emit('started', started);
       h.emit('restored', started);
@@ -242,20 +237,19 @@ async function startTree(h: JobHandle, cmd: string, args: string[], o: JobOption
       skipped.push({ archive: c.path, message });
       const older = stored.indexOf(c) < stored.length - 1;
       // a damaged one leaves the rotation, so that pruning never keeps it over a good one
-      const aside = isCryoError(e) && e.exitCode === 4 ? setAside(c) : undefined;
-      const hints = [aside ? `set aside as ${aside}` : '', older ? 'trying the next older checkpoint' : ''].filter(Boolean);
+      const aside = isCryoError(e) && e.exitCode === 4 ? await dir.setAside(c).catch(() => undefined) : undefined;
+      const hints = [aside ?? '', older ? 'trying the next older checkpoint' : ''].filter(Boolean);
       h.emit('warning', { message: `cannot restore ${c.name}: ${message}`, hint: hints.join('; ') || undefined });
     }
   }
-  throw new CryoError('RESTORE_FAILED', `none of the ${stored.length} checkpoint(s) in ${dir} could be restored`, {
-    hint: `see the warnings above; to start the job afresh, remove the checkpoints (rm ${join(dir, 'job-*.ckpt*')})`,
+  throw new CryoError('RESTORE_FAILED', `none of the ${stored.length} checkpoint(s) in ${dir.where} could be restored`, {
+    hint: `see the warnings above; to start the job afresh, remove the checkpoints (${dir.resetHint})`,
     details: { skipped },
   });
 }
 
 /** The dumped pipes (named by inode in the checkpoint's job file) replaced by this run's. */
-function inheritFor(c: StoredCheckpoint, out: Pipe, err: Pipe): Array<{ key: string; fd: number }> {
-  const jf = readJobFile(c.path);
+function inheritFor(jf: JobFile | undefined, out: Pipe, err: Pipe): Array<{ key: string; fd: number }> {
   if (!jf) return [];
   return [{ key: `pipe:[${jf.pipes.stdout}]`, fd: out.write }, { key: `pipe:[${jf.pipes.stderr}]`, fd: err.write }];
 }
@@ -287,8 +281,8 @@ async function reapQuietly(tree: Tree): Promise<void> {
   }
 }
 
-function finalFailed(e: unknown, tree: Tree, dir: string): CryoError {
-  const newest = listStored(dir)[0];
+async function finalFailed(e: unknown, tree: Tree, dir: JobStore): Promise<CryoError> {
+  const newest = (await dir.list().catch(() => []))[0];
   return new CryoError('DUMP_FAILED', `the final checkpoint failed: ${(e as Error).message}`, {
     cause: e,
     hint: `the tree still runs (pid ${tree.pid}); ${newest ? `the newest checkpoint ${newest.name} is intact` : 'there is no older checkpoint'}`,

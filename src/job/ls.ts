@@ -36,7 +36,7 @@ export interface Listing {
 }
 
 /** The user's command: the process cryo's init started (pidns), else the root. */
-function commandOf(meta: CheckpointMeta): string[] | null {
+export function commandOf(meta: CheckpointMeta): string[] | null {
   const ps = meta.tree.processes;
   const p = (meta.tree.nsPid !== undefined ? ps.find((x) => x.pid === meta.tree.nsPid) : undefined) ?? (meta.tree.pidns ? ps[1] : ps[0]) ?? ps[0];
   return p?.cmdline ?? null;

@@ -118,7 +118,16 @@ export function writeJobFile(dir: string, name: string, file: JobFile): void {
 /** The job file of a checkpoint, or undefined when it is missing or unreadable. */
 export function readJobFile(path: string): JobFile | undefined {
   try {
-    const v = JSON.parse(readFileSync(`${path}${SIDECAR}`, 'utf8')) as JobFile;
+    return parseJobFile(readFileSync(`${path}${SIDECAR}`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A job file's text checked (wherever it travelled: beside an archive, in a registry annotation); undefined when it is not one. */
+export function parseJobFile(text: string): JobFile | undefined {
+  try {
+    const v = JSON.parse(text) as JobFile;
     return v?.format === 'cryo-job' && Number.isInteger(v.pipes?.stdout) && Number.isInteger(v.pipes?.stderr) ? v : undefined;
   } catch {
     return undefined;

@@ -39,8 +39,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts a registry; with `auth`, only that user (basic auth over plain HTTP) gets in. */
-export async function startRegistry(auth?: { user: string; pass: string }): Promise<Registry> {
+/** Starts a registry; with `auth`, only that user (basic auth over plain HTTP) gets in; `deletes` enables manifest deletion. */
+export async function startRegistry(auth?: { user: string; pass: string }, opts: { deletes?: boolean } = {}): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), 'cryo-registry-'));
   const storage = join(dir, 'data');
   const port = await freePort();
@@ -51,7 +51,7 @@ export async function startRegistry(auth?: { user: string; pass: string }): Prom
     writeFileSync(join(dir, 'htpasswd'), h.stdout, { mode: 0o600 });
     authYaml = `auth:\n  htpasswd:\n    realm: cryo-test\n    path: ${join(dir, 'htpasswd')}\n`;
   }
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n${authYaml}http:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n${opts.deletes ? '  delete:\n    enabled: true\n' : ''}${authYaml}http:\n  addr: 127.0.0.1:${port}\n`);
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

@@ -99,7 +99,8 @@ test('cryo job and cryo ls: bad command lines get cryo: error + hint, exit 2; a 
     [['job', '--checkpoint-dir', tmp, '--keep', '0', '--', 'true'], 2, /expected --keep from 1 to 1000, got '0'/],
     [['job', '--checkpoint-dir', tmp, '--on-signal', 'TERM,KILL', '--', 'true'], 2, /expected --on-signal as signal names/],
     [['job', '--checkpoint-dir', tmp, '--checkpointed-status', '300', '--', 'true'], 2, /expected --checkpointed-status from 1 to 255/],
-    [['job', '--checkpoint-dir', 'oci://registry.local/app', '--', 'true'], 2, /oci:\/\/ registries are not supported yet/],
+    [['job', '--checkpoint-dir', 'oci://registry.local/app:v1', '--', 'true'], 2, /expected a registry repository without a tag/],
+    [['job', '--checkpoint-dir', 's3://bucket/app', '--', 'true'], 2, /takes a directory or oci:\/\/HOST\/REPO, not s3:\/\//],
     [['ls', join(tmp, 'missing.ckpt'), join(tmp, 'other.ckpt')], 1, /no such archive/],
   ];
   for (const [args, code, message] of cases) {

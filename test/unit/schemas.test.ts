@@ -94,6 +94,7 @@ const mref = { start: '0x1000', end: '0x2000', prot: 'rw-', name: '[heap]' };
 const issue = { pid: 1234, fd: 3, kind: 'tcp-established', message: 'an established TCP connection' };
 
 const lsRow = { name: 'job-20261201T204136069Z.ckpt', path: '/abs/jobs/job-20261201T204136069Z.ckpt', createdAt: '2026-12-01T20:41:36.069Z', bytes: 102650, imageBytes: 521598, command: ['/tmp/count.sh', '60'], frozenMs: 10.8, complete: true, verifiable: true, problem: null };
+const lsTag = { name: 'cryo-000003-20261201T204136069Z', ref: 'oci://127.0.0.1:5000/jobs/sim:cryo-000003-20261201T204136069Z', digest: `sha256:${'b'.repeat(64)}`, createdAt: '2026-12-01T20:41:36.069Z', bytes: 98000, imageBytes: 521598, command: ['/tmp/count.sh', '60'], frozenMs: 10.8, complete: true, verifiable: false, problem: null };
 const report = {
   format: 'cryo-report', version: 1, checkpoint: '/abs/ckpt', createdAt: '2026-01-01T00:00:00.000Z', criu: '4.2.1', host: 'box',
   inspect: { dir: '/abs/ckpt', imageVersion: 2, processes: [proc] }, stats: { dump: dumpStats },
@@ -113,6 +114,8 @@ const good: Array<[string, unknown]> = [
   ['run', { pid: 1234, rootPid: 1233, pidns: true }],
   ['ls', { dir: '/abs/jobs', checkpoints: [lsRow, { ...lsRow, imageBytes: null, command: null, frozenMs: null, complete: false, verifiable: false, problem: 'truncated' }] }],
   ['ls', { dir: null, checkpoints: [] }],
+  ['ls', { repository: 'oci://127.0.0.1:5000/jobs/sim', checkpoints: [lsTag, { ...lsTag, name: 'latest', ref: 'oci://127.0.0.1:5000/jobs/sim:latest', digest: null, createdAt: null, bytes: null, imageBytes: null, command: null, frozenMs: null, complete: false, problem: 'not a cryo checkpoint' }] }],
+  ['ls', { repository: 'oci://127.0.0.1:5000/jobs/sim', checkpoints: [] }],
   ['migrate', { pid: 1234, rootPid: 1233, pids: [1233, 1234], to: '169.254.10.2:7070', mode: 'no-lazy', tree: 'migrated', destination: { pid: 2234, rootPid: 2233 },
     downtimeMs: 5400, totalMs: 5600, bytesSent: 1073741824, imageBytes: 16132, pageBytes: 1073725692, pages: null, stats: dumpStats, modeReason: 'fs.pipe-max-size is 1048576' }],
   ['migrate', { pid: 1234, rootPid: 1233, pids: [1233, 1234], to: '169.254.10.2:7070', mode: 'lazy', tree: 'migrated', destination: { pid: 2234, rootPid: 2233 },
@@ -170,6 +173,9 @@ const good: Array<[string, unknown]> = [
 const bad: Array<[string, unknown, string, RegExp]> = [
   ['ls', { dir: '/abs/jobs', checkpoints: [{ ...lsRow, frozenMs: '10.8' }] }, '/checkpoints/0/frozenMs', /number|null/],
   ['ls', { dir: 'jobs', checkpoints: [] }, '/dir', /pattern|null/],
+  ['ls', { repository: 'oci://127.0.0.1:5000/jobs/sim', checkpoints: [{ ...lsTag, path: '/abs/x' }] }, '/checkpoints/0', /"path"|oneOf/],
+  ['ls', { repository: 'oci://127.0.0.1:5000/jobs/sim', dir: null, checkpoints: [] }, '(top level)', /"dir"|oneOf/],
+  ['ls', { repository: '127.0.0.1:5000/jobs/sim', checkpoints: [] }, '/repository', /pattern|oneOf/],
   ['dump', { ...dumpDir, pids: undefined }, '(top level)', /required property "pids"/],
   ['dump', { ...dumpDir, archive: '/abs/app.ckpt', bytes: 10 }, '(top level)', /oneOf|must not be present/],
   ['dump', { ...dumpCommon }, '(top level)', /oneOf|required property "dir"/],

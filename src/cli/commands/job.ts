@@ -3,11 +3,12 @@
 import type { Command } from 'commander';
 import { constants } from 'node:os';
 import { usageError } from '../../errors.js';
+import { addRegistryOptions, registryFromCli, type RegistryCliOptions } from '../registry-options.js';
 
 /** "checkpointed, run me again" (sysexits' EX_TEMPFAIL: a temporary failure, retry); --checkpointed-status changes it. */
 const CHECKPOINTED_STATUS = 75;
 
-interface JobCliOptions {
+interface JobCliOptions extends RegistryCliOptions {
   checkpointDir: string;
   every?: string;
   keep: string;
@@ -37,13 +38,13 @@ function wholeNumber(v: string, what: string, min: number, max: number, example:
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('job')
     .description('run CMD as a job that survives preemption: restore the newest checkpoint in DIR or start CMD; checkpoint every --every and on a signal')
     .usage('--checkpoint-dir DIR [options] -- CMD [ARGS...]')
     .argument('<cmd>', 'the command to start when DIR holds no checkpoint')
     .argument('[args...]', 'its arguments')
-    .requiredOption('--checkpoint-dir <dir>', 'where the checkpoints live (archives job-TIME.ckpt; created when missing)')
+    .requiredOption('--checkpoint-dir <dir>', 'where the checkpoints live: a directory (archives job-TIME.ckpt; created when missing) or oci://HOST/REPO (a tag cryo-SEQ-TIME each)')
     .option('--every <duration>', 'checkpoint the running tree this long after the previous checkpoint ended (30s, 10m, 1h)')
     .option('--keep <n>', 'how many checkpoints to keep, newest first', '2')
     .option('--keep-done', 'keep the checkpoints when CMD exits by itself (default: they are removed)')
@@ -52,11 +53,20 @@ export function register(program: Command): void {
     .option('--level <n>', 'zstd compression level of the archives 1-19 (default 3)')
     .option('--cwd <dir>', 'working directory of a freshly started command')
     .option('--env <K=V>', 'set an environment variable of a freshly started command (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('-q, --quiet', "print only warnings and errors, not each checkpoint")
+    .option('-q, --quiet', "print only warnings and errors, not each checkpoint");
+  addRegistryOptions(command)
     .showHelpAfterError('hint: put the command after --: cryo job --checkpoint-dir DIR -- CMD [ARGS...]')
     .action(async (cmd: string, args: string[], o: JobCliOptions) => {
       const [{ parseDuration }, { parseEnvPair }] = await Promise.all([import('../../job/duration.js'), import('../../criu/options.js')]);
-      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(o.checkpointDir)) throw usageError(`--checkpoint-dir takes a directory; ${o.checkpointDir.split(':')[0]}:// registries are not supported yet`, 'cryo job --checkpoint-dir ./ckpt -- CMD ...');
+      const oci = o.checkpointDir.startsWith('oci://');
+      if (!oci && /^[a-z][a-z0-9+.-]*:\/\//i.test(o.checkpointDir)) throw usageError(`--checkpoint-dir takes a directory or oci://HOST/REPO, not ${o.checkpointDir.split(':')[0]}://`, 'cryo job --checkpoint-dir ./ckpt -- CMD ...');
+      if (!oci && (o.creds !== undefined || o.insecure)) throw usageError('--creds and --insecure are for a registry (--checkpoint-dir oci://HOST/REPO)', 'drop them, or pass --checkpoint-dir oci://HOST/REPO');
+      let registry;
+      if (oci) {
+        const { parseRepository } = await import('../../job/store-oci.js');
+        parseRepository(o.checkpointDir, o.insecure);
+        registry = await registryFromCli(o.checkpointDir, o, undefined);
+      }
       const everyMs = o.every === undefined ? undefined : parseDuration(o.every);
       const keep = wholeNumber(o.keep, '--keep', 1, 1000, 'cryo job --keep 2 ...');
       const checkpointedStatus = wholeNumber(o.checkpointedStatus, '--checkpointed-status', 1, 255, 'cryo job --checkpointed-status 75 ...');
@@ -78,7 +88,7 @@ export function register(program: Command): void {
       for (const s of signals) process.on(s, onSignal);
       try {
         const job = startJob(cmd, args, {
-          checkpointDir: o.checkpointDir, everyMs, keep, keepDone: o.keepDone, level, cwd: o.cwd, env,
+          checkpointDir: o.checkpointDir, registry, everyMs, keep, keepDone: o.keepDone, level, cwd: o.cwd, env,
           stdout: process.stdout, stderr: process.stderr, signal: ac.signal, criu: program.opts().criu as string | undefined,
         });
         job.on('warning', (w) => say(`warning: ${w.message}${w.hint ? ` (${w.hint})` : ''}`));
