@@ -107,6 +107,9 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
   restoreRequestOptions(criuGiven); // validates the caller's options before anything is read
   const criu = findCriu({ criu: opts.criu });
   if (opts.pidfile) checkPidfile(opts.pidfile);
+  if (opts.workDir !== undefined && !isDirectory(opts.workDir)) {
+    throw new CryoError('USAGE', `the work dir ${opts.workDir} is not a directory`, { hint: 'pass -W an existing directory (or leave it out: cryo then uses a private one)' });
+  }
   const opened = await openCheckpoint(from, { signal, onProgress });
   // the caller's work dir is theirs; a private one goes unless the restore failed (its log is the story)
   const work: { dir?: string; keep: boolean } = { dir: opts.workDir, keep: opts.workDir !== undefined };
@@ -166,6 +169,14 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
   } finally {
     await opened.close();
     if (work.dir && !work.keep) rmSync(work.dir, { recursive: true, force: true });
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
