@@ -122,7 +122,8 @@ export async function main(argv: string[]): Promise<number> {
       err = usageFromCommander(e, from, hints.get(from), operandsOf(argv));
     }
     printError(err, debug);
-    if (wantsJson(argv, running)) printErrorJson(err);
+    // a command whose stdout carries data (-o -: an archive, raw memory) gives its error object on stderr
+    if (wantsJson(argv, running)) printErrorJson(err, running?.opts().output === '-' ? process.stderr : process.stdout);
     return err instanceof CryoError ? err.exitCode : ExitCode.FAILED;
   }
 }

@@ -37,10 +37,12 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 /** `--json` of a failing command: one object on stdout, `{"error": {code, message, hint, exitCode, ...details}}`. */
-export function printErrorJson(e: unknown): void {
-  if (e instanceof CryoError) return printJson(e.toJSON());
+export function printErrorJson(e: unknown, stream: NodeJS.WriteStream = process.stdout): void {
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
-  printJson({ error: { code: 'INTERNAL', message, hint: 'this is a bug in cryo; run again with --debug and report the output', exitCode: 1 } });
+  const value = e instanceof CryoError ? e.toJSON() : { error: { code: 'INTERNAL', message, hint: 'this is a bug in cryo; run again with --debug and report the output', exitCode: 1 } };
+  // a reader that went away (the usual reason a stream command fails) must not turn into a crash
+  stream.on('error', () => {});
+  stream.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
 }
 
 export function printJson(value: unknown): void {
