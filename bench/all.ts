@@ -1,6 +1,7 @@
 // npm run bench: every row of issue 15's table in one run, each as cryo's figure, the peer's and the
 // ratio: medians of interleaved trials (the side that goes first alternates), the load average noted.
-// --quick: 3 trials and smaller memory (a smoke run, not the issue's figures).
+// --quick: 3 trials and smaller memory (a smoke run, not the issue's figures). --only=startup,dump,inspect,archive
+// runs those groups; BENCH_CLI=PATH/main.js measures another build of cryo (before/after comparisons).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,7 +19,9 @@ const MAPPINGS = 20000;
 const SEARCH_MIB = Number(process.env.BENCH_SEARCH_MIB ?? (QUICK ? 64 : 512));
 const ARCHIVE_MIB = Number(process.env.BENCH_ARCHIVE_MIB ?? (QUICK ? 128 : 1024));
 const NEEDLE = 'cryo-bench-needle-5f1e2d';
-const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
+const cli = process.env.BENCH_CLI || new URL('../src/cli/main.js', import.meta.url).pathname;
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const wanted = (group: string) => !only || only.includes(group);
 const node = process.execPath;
 const criu = findCriu();
 const crit = findCrit();
@@ -285,13 +288,13 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'cryo-bench-all-'));
   const t0 = performance.now();
   try {
-    console.log(`cryo bench${QUICK ? ' --quick' : ''}: ${TRIALS} interleaved trials per row, medians; node ${process.version}, criu ${criu.version}, crit ${crit ?? 'none'}`);
+    console.log(`cryo bench${QUICK ? ' --quick' : ''} (${cli}): ${TRIALS} interleaved trials per row, medians; node ${process.version}, criu ${criu.version}, crit ${crit ?? 'none'}`);
     console.log(`machine: ${readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (1/5/15 min)`);
     const holder = buildHolder(work);
-    await benchStartup();
-    await benchDumpRestore(work);
-    await benchInspect(work, holder);
-    await benchArchive();
+    if (wanted('startup')) await benchStartup();
+    if (wanted('dump')) await benchDumpRestore(work);
+    if (wanted('inspect')) await benchInspect(work, holder);
+    if (wanted('archive')) await benchArchive();
   } finally {
     killAll(pids);
     rmSync(work, { recursive: true, force: true });
