@@ -15,19 +15,10 @@ import { listTree } from '../src/kernel/process.js';
 import { zstdCompress, zstdDecompress } from '../src/checkpoint/zstd.js';
 import { findCriu } from '../src/criu/find.js';
 import { run } from '../src/kernel/run.js';
+import { PY_HOLDER } from './holders.js';
 import { benchRegistry } from './registry.js';
 
 const MIB = Number(process.env.BENCH_ARCHIVE_MIB ?? 1024);
-const HOLDER = `
-import os, sys, time
-n = int(sys.argv[1]); half = n // 2
-a = bytearray(os.urandom(half << 20))
-pat = b'cryo bench memory: some text, some numbers 0123456789; '
-b = bytearray((pat * (((n - half) << 20) // len(pat) + 1))[: (n - half) << 20])
-open(sys.argv[2], 'w').write('ready')
-while True:
-    time.sleep(0.1)
-`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,7 +33,7 @@ function gone(pid: number): boolean {
 
 async function startHolder(work: string, name: string): Promise<number> {
   const script = join(work, 'holder.py');
-  writeFileSync(script, HOLDER);
+  writeFileSync(script, PY_HOLDER);
   const ready = join(work, `${name}.ready`);
   const r = await run('python3', [script, String(MIB), ready], { pidns: false });
   for (let i = 0; i < 600; i++) {

@@ -1,60 +1,19 @@
 // bench:inspect — one run, ratios against the peers:
 //   `cryo x DIR mems` vs `crit x DIR mems` on a checkpoint of a 20,000-mapping process (goal >= 10x)
 //   `cryo mem DIR --search` over a 512 MiB checkpoint vs `grep -F` over its raw pages files (goal <= 1.5x)
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findCriu } from '../src/criu/find.js';
 import { ImageDir } from '../src/inspect/images.js';
+import { buildHolder, startReady } from './holders.js';
 
 const MAPPINGS = Number(process.env.BENCH_INSPECT_MAPPINGS ?? 20000);
 const MIB = Number(process.env.BENCH_INSPECT_MIB ?? 512);
 const NEEDLE = 'cryo-bench-needle-5f1e2d';
 const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
 
-// many mappings: alternate protections so neighbours never merge; one dirty page each
-// big: MIB MiB of xorshift noise with the needle planted near the end
-const SOURCE = `
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  for (int fd = 3; fd < 1024; fd++) close(fd);
-  long maps = atol(argv[1]), mib = atol(argv[2]);
-  for (long i = 0; i < maps; i++) {
-    char *p = mmap(0, 4096, (i & 1) ? PROT_READ | PROT_WRITE : PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) { perror("mmap"); return 1; }
-    p[0] = 1;
-  }
-  if (mib) {
-    size_t n = (size_t)mib << 20;
-    unsigned long *b = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    unsigned long x = 88172645463325252UL;
-    for (size_t i = 0; i < n / 8; i++) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; b[i] = x; }
-    memcpy((char *)b + n - 3 * 4096 - 5, argv[3], strlen(argv[3]));
-  }
-  printf("ready\\n");
-  fflush(stdout);
-  for (;;) pause();
-}
-`;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function start(bin: string, args: string[], out: string): Promise<number> {
-  const fd = openSync(out, 'w');
-  const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  child.unref();
-  for (let i = 0; i < 1200; i++) {
-    if (readFileSync(out, 'utf8').includes('ready')) return child.pid!;
-    await sleep(50);
-  }
-  throw new Error(`${bin} did not start: ${readFileSync(out, 'utf8')}`);
-}
 
 function time(cmd: string, args: string[], runs: number, keepOutput = true): { best: number; stdout: string; status: number | null } {
   let best = Infinity;
@@ -90,9 +49,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'cryo-bench-inspect-'));
   const pids: number[] = [];
   try {
-    writeFileSync(join(work, 'holder.c'), SOURCE);
-    const cc = spawnSync('gcc', ['-O2', '-o', join(work, 'holder'), join(work, 'holder.c')], { encoding: 'utf8' });
-    if (cc.status !== 0) throw new Error(`gcc: ${cc.stderr}`);
+    const holder = buildHolder(work);
     const dump = (pid: number, dir: string) => {
       mkdirSync(dir);
       const r = spawnSync(criu.path, ['dump', '-t', String(pid), '-D', dir, '-o', 'dump.log'], { encoding: 'utf8' });
@@ -100,7 +57,7 @@ async function main(): Promise<void> {
     };
 
     // 1. mappings
-    const many = await start(join(work, 'holder'), [String(MAPPINGS), '0', NEEDLE], join(work, 'many.out'));
+    const many = await startReady(holder, [String(MAPPINGS), '0', NEEDLE], join(work, 'many.out'));
     pids.push(many);
     const manyDir = join(work, 'many');
     dump(many, manyDir);
@@ -122,7 +79,7 @@ async function main(): Promise<void> {
     console.log(`x mems (${vmas} mappings): cryo ${ours.best.toFixed(0)} ms, crit ${theirs.best.toFixed(0)} ms -> cryo is ${(theirs.best / ours.best).toFixed(1)}x faster (goal >= 10x); output identical: ${same}`);
 
     // 2. memory search
-    const big = await start(join(work, 'holder'), ['0', String(MIB), NEEDLE], join(work, 'big.out'));
+    const big = await startReady(holder, ['0', String(MIB), NEEDLE], join(work, 'big.out'));
     pids.push(big);
     const bigDir = join(work, 'big');
     dump(big, bigDir);

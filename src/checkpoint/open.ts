@@ -2,10 +2,8 @@
 import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CryoError } from '../errors.js';
-import { isArchiveFile, openArchive } from './source-archive.js';
-import { isContainerTar, openContainerTar } from './source-container-tar.js';
 import { openDir } from './source-dir.js';
-import { openOci, type OciInput } from './source-oci.js';
+import type { OciInput } from './source-oci.js';
 import type { OpenedCheckpoint, OpenOptions } from './source.js';
 
 /** A path (directory or archive file, told apart by content), or an explicit kind. */
@@ -16,12 +14,16 @@ export type CheckpointInput =
   | { stream: Readable | AsyncIterable<Uint8Array>; name?: string }
   | OciInput;
 
+// archives, container tars and registries are loaded only when one is opened: a directory's restore
+// pays for none of their modules (zstd, tar, HTTP, crypto)
+const archiveSource = () => import('./source-archive.js');
+
 export async function openCheckpoint(input: CheckpointInput, opts: OpenOptions = {}): Promise<OpenedCheckpoint> {
   if (typeof input !== 'string') {
     if ('dir' in input) return openDir(input.dir);
-    if ('archive' in input) return openArchive({ path: input.archive }, opts);
-    if ('oci' in input) return openOci(input, opts);
-    return openArchive(input, opts);
+    if ('archive' in input) return (await archiveSource()).openArchive({ path: input.archive }, opts);
+    if ('oci' in input) return (await import('./source-oci.js')).openOci(input, opts);
+    return (await archiveSource()).openArchive(input, opts);
   }
   let st;
   try {
@@ -30,7 +32,11 @@ export async function openCheckpoint(input: CheckpointInput, opts: OpenOptions =
     throw new CryoError('NOT_FOUND', `no such checkpoint: ${input}`, { hint: 'pass a checkpoint directory written by cryo dump -D, or an archive written by cryo dump -o' });
   }
   if (st.isDirectory()) return openDir(input);
-  if (!isArchiveFile(input) && (await isContainerTar(input))) return openContainerTar(input, opts);
+  const { isArchiveFile, openArchive } = await archiveSource();
+  if (!isArchiveFile(input)) {
+    const { isContainerTar, openContainerTar } = await import('./source-container-tar.js');
+    if (await isContainerTar(input)) return openContainerTar(input, opts);
+  }
   if (!isArchiveFile(input)) {
     throw new CryoError('BAD_ARCHIVE', `${input} is neither a checkpoint directory nor a cryo archive`, {
       hint: 'pass a directory written by cryo dump -D, an archive written by cryo dump -o, or a podman/CRI-O checkpoint tar',

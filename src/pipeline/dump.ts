@@ -15,11 +15,9 @@ import { listImages } from '../checkpoint/images-list.js';
 import { cryoVersion, describeHost } from '../checkpoint/meta-file.js';
 import type { CheckpointMeta, CheckpointProcess, DumpStats, TreeState } from '../checkpoint/meta.js';
 import { readPstree } from '../checkpoint/pstree.js';
-import { ArchiveSink } from '../checkpoint/sink-archive.js';
 import { DirSink } from '../checkpoint/sink-dir.js';
-import { OciSink, type OciSinkOptions } from '../checkpoint/sink-oci.js';
+import type { OciSinkOptions } from '../checkpoint/sink-oci.js';
 import type { CheckpointSink, SinkResult } from '../checkpoint/sink.js';
-import { StreamSink } from '../checkpoint/sink-stream.js';
 import { removeStaleStaging } from '../checkpoint/staging.js';
 import { readStats } from '../checkpoint/stats.js';
 import { callCriu, failureFromCriu, type CriuCallHooks } from '../criu/call.js';
@@ -98,13 +96,14 @@ export type DumpResult = {
   stats: DumpStats | null;
 } & SinkResult;
 
-function sinkFor(to: DumpDestination, opts: DumpOptions): CheckpointSink {
+// archive, registry and stream sinks are loaded only when asked for: a directory's dump pays for none of their modules
+async function sinkFor(to: DumpDestination, opts: DumpOptions): Promise<CheckpointSink> {
   if (typeof to === 'string') return new DirSink(to, opts);
   if ('commit' in to) return to;
   if ('dir' in to) return new DirSink(to.dir, opts);
-  if ('archive' in to) return new ArchiveSink(to.archive, opts);
-  if ('oci' in to) return new OciSink(to.oci, to);
-  return new StreamSink(to.stream, { level: opts.level, name: to.name });
+  if ('archive' in to) return new (await import('../checkpoint/sink-archive.js')).ArchiveSink(to.archive, opts);
+  if ('oci' in to) return new (await import('../checkpoint/sink-oci.js')).OciSink(to.oci, to);
+  return new (await import('../checkpoint/sink-stream.js')).StreamSink(to.stream, { level: opts.level, name: to.name });
 }
 
 function interrupted(resumed: boolean): CryoError {
@@ -152,7 +151,7 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   const criuOpts = dumpRequestOptions(opts, netns);
   const criu = findCriu({ criu: opts.criu });
   checkPortableOptions(opts);
-  const sink = sinkFor(to, opts);
+  const sink = await sinkFor(to, opts);
   // a stream keeps the tree running unless the caller wants it ended after the write
   if (sink.kind === 'stream' && !opts.endAfterWrite && !opts.leaveStopped) opts = { ...opts, leaveRunning: true };
   if (opts.endAfterWrite && sink.kind !== 'stream') throw new CryoError('USAGE', 'endAfterWrite is for stream dumps (-o -)', { hint: 'directories and archive files end the tree once committed' });

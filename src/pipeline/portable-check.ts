@@ -181,8 +181,18 @@ export async function checkTarget(opened: OpenedCheckpoint, opts: TargetCheckOpt
   if (readdirSync(opened.dir).some((n) => /^timens-\d+\.img$/.test(n)) && !existsSync('/proc/self/ns/time')) {
     blockers.push({ area: 'kernel', message: 'the images hold a time namespace and this kernel has none (CONFIG_TIME_NS)', fix: 'restore on a kernel with time namespaces (5.6 or newer, CONFIG_TIME_NS=y)' });
   }
-  if (criu && existsSync(join(opened.dir, 'cpuinfo.img'))) {
-    const why = await checkCpuinfo(criu, opened.dir);
+  // CRIU's cpuinfo check runs in its own process while the files are compared here (same results, same order)
+  const cpuCheck = criu && existsSync(join(opened.dir, 'cpuinfo.img')) ? checkCpuinfo(criu, opened.dir) : undefined;
+  cpuCheck?.catch(() => {}); // awaited below: no unhandled rejection when checkFiles throws first
+  let files: FileProblem[];
+  try {
+    files = checkFiles(opened.dir, meta, opts);
+  } catch (e) {
+    await cpuCheck?.catch(() => {});
+    throw e;
+  }
+  if (criu && cpuCheck) {
+    const why = await cpuCheck;
     if (why) {
       report.cpu = 'incompatible';
       const named = await missingCpuFeatures(criu, opened.dir);
@@ -201,7 +211,7 @@ export async function checkTarget(opened: OpenedCheckpoint, opts: TargetCheckOpt
     findings.push({ area: 'kernel', message: `the kernel here is ${os.release()}, the dump's was ${meta.host.kernel}`, fix: 'none needed unless CRIU reports a missing feature' });
   }
 
-  report.files = checkFiles(opened.dir, meta, opts);
+  report.files = files;
   for (const f of report.files) {
     (f.blocker ? blockers : findings).push({ area: 'files', message: `${f.path} ${f.why}`, fix: f.fix, path: f.path });
   }

@@ -36,19 +36,26 @@ export const commandLoaders: Record<string, Loader> = {
 
 /**
  * The register functions needed for `argv` (process.argv form): just the named command's when the
- * first word after the global options is one, else all of them (help, unknown commands).
+ * first word after the global options is one, none for a bare `--version`, else all of them (help,
+ * unknown commands).
  */
 export async function commandsFor(argv: string[]): Promise<RegisterCommand[]> {
   let name: string | undefined;
+  let version = false;
+  let help = false;
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--criu') i++;
+    else if (a === '-V' || a === '--version') version = true;
+    else if (a === '-h' || a === '--help') help = true;
     else if (a === '--') break;
     else if (!a.startsWith('-')) {
       name = a;
       break;
     }
   }
+  // `cryo --version` alone registers no command: the version handler throws while options are parsed
+  if (name === undefined && version && !help) return [];
   const names = name !== undefined && Object.hasOwn(commandLoaders, name) ? [name] : Object.keys(commandLoaders);
   const mods = await Promise.all(names.map((n) => commandLoaders[n]()));
   return mods.map((m) => m.register);
