@@ -16,7 +16,7 @@ import { readArchiveMeta } from '../../src/checkpoint/archive-read.js';
 import { readImage } from '../../src/images/read-image.js';
 import { encodeImage } from '../../src/images/image-encode.js';
 import { criuFor, requireOrSkip } from '../helpers/env.js';
-import { alive, cli, cliPath, killTree, lines, sleep, waitFor } from '../helpers/trees.js';
+import { alive, cli, cliPath, killTree, lines, repoRoot, sleep, waitFor } from '../helpers/trees.js';
 
 // Logs a tick every 100 ms into app.log, counts in SQLite, mirrors the count into an mmap'ed file,
 // and answers a query file. SQLite refuses writes to a database whose inode changed (a restore
@@ -54,8 +54,14 @@ while True:
 const ELSEWHERE = 'cryo-elsewhere';
 
 /** Runs `cryo ARGS` on "another machine": new mount/UTS/net namespaces, empty /tmp and /var/tmp, another hostname. */
-function elsewhere(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const setup = `mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /var/tmp && hostname ${ELSEWHERE} && ip link set lo up && exec "$@"`;
+function elsewhere(args: string[], view: string): { status: number | null; stdout: string; stderr: string } {
+  // cryo itself is installed there too: a clone under /tmp or /var/tmp (as CI's may be) is put back at
+  // its own path, through `view` (a directory outside both), once the empty tmpfs mounts are in place
+  const q = (p: string) => `'${p.replace(/'/g, `'\\''`)}'`;
+  const underTmp = /^\/(var\/)?tmp\//.test(repoRoot);
+  const keep = underTmp ? `mkdir -p ${q(view)} && mount --bind ${q(repoRoot)} ${q(view)} && ` : '';
+  const back = underTmp ? ` && mkdir -p ${q(repoRoot)} && mount --bind ${q(view)} ${q(repoRoot)} && umount ${q(view)}` : '';
+  const setup = `${keep}mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /var/tmp${back} && hostname ${ELSEWHERE} && ip link set lo up && exec "$@"`;
   const r = spawnSync('unshare', ['--mount', '--uts', '--net', '--propagation', 'private', 'sh', '-c', setup, 'sh', process.execPath, cliPath, ...args], {
     encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -148,7 +154,7 @@ test('a portable checkpoint restores on another machine; without --portable the 
   assert.ok(meta.files.some((f) => f.name === 'cryo-files.tar') && meta.files.some((f) => f.name === 'cpuinfo.img'));
 
   // without --portable, elsewhere: refused before CRIU runs, each missing file on a line of its own
-  const refused = elsewhere(['restore', '-D', plain]);
+  const refused = elsewhere(['restore', '-D', plain], join(out, 'cryo-view'));
   assert.equal(refused.status, 1, refused.stderr);
   assert.match(refused.stderr, /refused before CRIU ran/);
   for (const p of [...wanted, proj]) assert.ok(refused.stderr.split('\n').some((l) => l.trim() === `${p} is missing`), `${p} named:\n${refused.stderr}`);
@@ -156,7 +162,7 @@ test('a portable checkpoint restores on another machine; without --portable the 
   assert.doesNotMatch(refused.stderr, /restore failed/, 'CRIU never ran');
 
   // check -i there reports the same files as blockers
-  const check = elsewhere(['check', '-i', plain, '--json']);
+  const check = elsewhere(['check', '-i', plain, '--json'], join(out, 'cryo-view'));
   assert.equal(check.status, 1, check.stderr);
   const report = JSON.parse(check.stdout) as { restorable: boolean; blockers: Array<{ area: string; path?: string }> };
   assert.equal(report.restorable, false);
@@ -178,7 +184,7 @@ test('a portable checkpoint restores on another machine; without --portable the 
   assert.match(cpuRestore.stderr, new RegExp(`refused before CRIU ran: .*${feature}`));
 
   // with --portable, elsewhere: restored with its files, it goes on logging and answering
-  const r = elsewhere(['restore', '-i', archive, '--json']);
+  const r = elsewhere(['restore', '-i', archive, '--json'], join(out, 'cryo-view'));
   assert.equal(r.status, 0, r.stderr);
   const restored = JSON.parse(r.stdout) as { pid: number; rootPid: number };
   ended.push(restored.rootPid);
