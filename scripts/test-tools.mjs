@@ -5,7 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 
-const tools = { 'apache2-utils': '/usr/bin/htpasswd', chromium: '/usr/bin/chromium', 'docker-registry': '/usr/bin/docker-registry', zsh: '/usr/bin/zsh' };
+const tools = {
+  'apache2-utils': '/usr/bin/htpasswd', chromium: '/usr/bin/chromium', 'docker-registry': '/usr/bin/docker-registry', zsh: '/usr/bin/zsh',
+  // a traced tree (preflight) and the network namespaces of the migration and portable tests
+  strace: '/usr/bin/strace', iproute2: '/usr/sbin/ip',
+};
 const has = (p) => {
   try {
     accessSync(p, constants.X_OK);
