@@ -212,6 +212,7 @@ async function dumpGuarded(
     const stats = readStats(workDir).dump;
     const dependencies = captureFiles(pids, imagesDir, opts);
     const files = await listImages(imagesDir, { hash: sink.wantsHashes, signal: opts.signal });
+    const recorded = recordedOptions(opts);
     meta = {
       format: 'cryo-checkpoint',
       version: 2,
@@ -227,8 +228,8 @@ async function dumpGuarded(
         netns,
         processes: describeProcesses(imagesDir, pids),
       },
-      restoreOptions: recordedOptions(opts).restore,
-      dumpOptions: recordedOptions(opts).dump,
+      restoreOptions: recorded.restore,
+      dumpOptions: recorded.dump,
       ...(stats ? { stats } : {}),
       dependencies,
       ...(sink.kind === 'dir' ? {} : { compression: { algorithm: 'zstd' as const, level: opts.level ?? 3 } }),

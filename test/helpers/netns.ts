@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliPath } from './trees.js';
+import { cliPath, killTree, tempDir } from './trees.js';
 
 export interface NetHost {
   name: string;
@@ -210,4 +210,36 @@ export async function waitListening(h: NetHost, port: number, timeoutMs = 20_000
     if (Date.now() > end) throw new Error(`nothing listens on port ${port} in ${h.name}`);
     await new Promise((res) => setTimeout(res, 50));
   }
+}
+
+/** What a migration test file shares: two hosts, a work dir with a token file, the trees it started. */
+export interface MigrationHosts {
+  pair: HostPair;
+  dir: string;
+  /** path of a 0600 token file both ends use */
+  token: string;
+  /** root pids to end afterwards */
+  started: number[];
+  /** ends the started trees, the hosts, the raised pipe size and the work dir */
+  cleanup(): void;
+}
+
+/** Two hosts for a migration test file, or undefined when this machine cannot make them (not root, no ip/nsenter). */
+export function makeMigrationHosts(prefix: string, tokenText: string): MigrationHosts | undefined {
+  if (process.getuid?.() !== 0 || !canMakeHosts()) return undefined;
+  const pair = makeHostPair();
+  const putPipeBack = raisePipeMaxSize();
+  const dir = tempDir(prefix);
+  const token = join(dir, 'token');
+  writeFileSync(token, `${tokenText}\n`, { mode: 0o600 });
+  const started: number[] = [];
+  return {
+    pair, dir, token, started,
+    cleanup() {
+      for (const p of started) killTree(p);
+      pair.cleanup();
+      putPipeBack();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -61,8 +61,35 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * A python program that holds argv[1] MiB of memory (a quarter random, the rest a pattern zstd
+ * shrinks) and writes an ever-growing counter into the file argv[2] every 50 ms (`counter` reads it).
+ */
+export const COUNTING_HOLDER = `
+import os, sys, time
+n = int(sys.argv[1]); r = n // 4
+a = bytearray(os.urandom(r << 20))
+pat = b'cryo test memory 0123456789 '
+b = bytearray((pat * (((n - r) << 20) // len(pat) + 1))[: (n - r) << 20])
+i = 0
+while True:
+    i += 1
+    with open(sys.argv[2] + '.tmp', 'w') as f: f.write(str(i))
+    os.rename(sys.argv[2] + '.tmp', sys.argv[2])
+    time.sleep(0.05)
+`;
+
+/** The number a counting tree last wrote into `file` (0 before it wrote one). */
+export function counter(file: string): number {
+  try {
+    return Number(readFileSync(file, 'utf8')) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Polls `pred` every 20 ms until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
-export async function waitFor<T>(pred: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(pred: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await pred();

@@ -11,25 +11,9 @@ import { listTree } from '../../src/kernel/process.js';
 import { run } from '../../src/kernel/run.js';
 import { criuFor } from '../helpers/env.js';
 import { assertCliJson } from '../helpers/schema.js';
+import { alive, counter, COUNTING_HOLDER, sleep, waitFor } from '../helpers/trees.js';
 
 const cliPath = new URL('../../src/cli/main.js', import.meta.url).pathname;
-
-// Holds MiB of memory (a quarter random), counts into a file every 50 ms.
-const HOLDER = `
-import os, sys, time
-n = int(sys.argv[1]); r = n // 4
-a = bytearray(os.urandom(r << 20))
-pat = b'cryo archive test memory 0123456789 '
-b = bytearray((pat * (((n - r) << 20) // len(pat) + 1))[: (n - r) << 20])
-i = 0
-while True:
-    i += 1
-    with open(sys.argv[2] + '.tmp', 'w') as f: f.write(str(i))
-    os.rename(sys.argv[2] + '.tmp', sys.argv[2])
-    time.sleep(0.05)
-`;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function state(pid: number): string | undefined {
   try {
@@ -38,24 +22,6 @@ function state(pid: number): string | undefined {
     return undefined;
   }
 }
-const alive = (pid: number) => { const s = state(pid); return s !== undefined && s !== 'Z' && s !== 'X'; };
-
-function counter(file: string): number {
-  try {
-    return Number(readFileSync(file, 'utf8')) || 0;
-  } catch {
-    return 0;
-  }
-}
-
-async function waitFor(pred: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 interface Tree { pid: number; root: number; count: string }
 
 class Fixture {
@@ -63,7 +29,7 @@ class Fixture {
   private roots = new Set<number>();
   constructor(t: TestContext) {
     this.dir = mkdtempSync(join(os.tmpdir(), 'cryo-archive-it-'));
-    writeFileSync(join(this.dir, 'holder.py'), HOLDER);
+    writeFileSync(join(this.dir, 'holder.py'), COUNTING_HOLDER);
     t.after(() => this.cleanup());
   }
   async start(mib: number, name = 'count'): Promise<Tree> {

@@ -3,34 +3,25 @@
 // the lazy phase (--lazy). In each case exactly one copy of the tree runs afterwards: the source's,
 // resumed with its memory intact, and nothing of cryo's is left on the destination.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { criuFor } from '../helpers/env.js';
-import { canMakeHosts, copiesOf, makeHostPair, raisePipeMaxSize, startCryoIn, startMemoryTree, stateOf, waitListening, type HostPair, type MemoryTree } from '../helpers/netns.js';
-import { killTree, sleep, tempDir, waitFor } from '../helpers/trees.js';
+import { makeMigrationHosts, type MigrationHosts, copiesOf, startCryoIn, startMemoryTree, stateOf, waitListening, type HostPair, type MemoryTree } from '../helpers/netns.js';
+import { killTree, sleep, waitFor } from '../helpers/trees.js';
 
+let hosts: MigrationHosts | undefined;
 let pair: HostPair | undefined;
-let putPipeBack: (() => void) | undefined;
 let dir = '';
 let token = '';
-const started: number[] = [];
+let started: number[] = [];
 
 before(() => {
-  if (process.getuid?.() !== 0 || !canMakeHosts()) return;
-  pair = makeHostPair();
-  putPipeBack = raisePipeMaxSize();
-  dir = tempDir('cryo-migrate-fail-');
-  token = join(dir, 'token');
-  writeFileSync(token, 'migrate-failure-token-0123456789ab\n', { mode: 0o600 });
+  hosts = makeMigrationHosts('cryo-migrate-fail-', 'migrate-failure-token-0123456789ab');
+  if (hosts) ({ pair, dir, token, started } = hosts);
 });
 
-after(() => {
-  for (const p of started) killTree(p);
-  pair?.cleanup();
-  putPipeBack?.();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => hosts?.cleanup());
 
 /** Processes (other than the tree's) whose command line names a cryo receive work dir: CRIU daemons or guards left behind. */
 function receiveLeftovers(): number[] {

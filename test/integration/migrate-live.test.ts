@@ -3,35 +3,26 @@
 // afterwards exactly one copy runs, on the destination, its counter went on and its memory is intact.
 // A wrong token is refused before anything is touched; cryo says when fs.pipe-max-size forbids lazy pages.
 import assert from 'node:assert/strict';
-import { writeFileSync, rmSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { criuFor } from '../helpers/env.js';
-import { canMakeHosts, copiesOf, makeHostPair, raisePipeMaxSize, startCryoIn, startMemoryTree, stateOf, waitListening, type HostPair } from '../helpers/netns.js';
+import { makeMigrationHosts, type MigrationHosts, copiesOf, startCryoIn, startMemoryTree, stateOf, waitListening, type HostPair } from '../helpers/netns.js';
 import { assertCliJson } from '../helpers/schema.js';
-import { alive, killTree, sleep, tempDir } from '../helpers/trees.js';
+import { alive, killTree, sleep } from '../helpers/trees.js';
 
+let hosts: MigrationHosts | undefined;
 let pair: HostPair | undefined;
-let putPipeBack: (() => void) | undefined;
 let dir = '';
 let token = '';
-const started: number[] = [];
+let started: number[] = [];
 
 before(() => {
-  if (process.getuid?.() !== 0 || !canMakeHosts()) return;
-  pair = makeHostPair();
-  putPipeBack = raisePipeMaxSize();
-  dir = tempDir('cryo-migrate-');
-  token = join(dir, 'token');
-  writeFileSync(token, 'migrate-test-token-0123456789abcdef\n', { mode: 0o600 });
+  hosts = makeMigrationHosts('cryo-migrate-', 'migrate-test-token-0123456789abcdef');
+  if (hosts) ({ pair, dir, token, started } = hosts);
 });
 
-after(() => {
-  for (const p of started) killTree(p);
-  pair?.cleanup();
-  putPipeBack?.();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => hosts?.cleanup());
 
 async function migrateOnce(mode: '--no-lazy' | '--lazy', port: number): Promise<void> {
   const { a, b } = pair!;

@@ -11,7 +11,7 @@ import { listTree } from '../../src/kernel/process.js';
 import { run } from '../../src/kernel/run.js';
 import { criuFor, requireOrSkip } from '../helpers/env.js';
 import { hasTool, REGISTRY_BIN, startRegistry, type Registry } from '../helpers/registry.js';
-import { cli } from '../helpers/trees.js';
+import { alive, cli, counter, sleep, waitFor } from '../helpers/trees.js';
 
 const HOLDER = `
 import os, sys, time
@@ -25,16 +25,6 @@ while True:
     time.sleep(0.05)
 `;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const counter = (f: string) => { try { return Number(readFileSync(f, 'utf8')) || 0; } catch { return 0; } };
-const alive = (pid: number) => { try { return !/^State:\s*[ZX]/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return false; } };
-async function waitFor(pred: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function fixture(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'cryo-encrypt-it-'));

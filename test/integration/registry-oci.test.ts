@@ -10,7 +10,7 @@ import { listTree } from '../../src/kernel/process.js';
 import { run } from '../../src/kernel/run.js';
 import { criuFor, requireOrSkip } from '../helpers/env.js';
 import { blobFile, hasTool, HTPASSWD_BIN, REGISTRY_BIN, startRegistry, type Registry } from '../helpers/registry.js';
-import { cli } from '../helpers/trees.js';
+import { alive, cli, counter, sleep, waitFor } from '../helpers/trees.js';
 
 // 8 MiB of random memory that never changes, and a counter written every 50 ms
 const HOLDER = `
@@ -24,16 +24,6 @@ while True:
     time.sleep(0.05)
 `;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const counter = (f: string) => { try { return Number(readFileSync(f, 'utf8')) || 0; } catch { return 0; } };
-async function waitFor(pred: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-const alive = (pid: number) => { try { return !/^State:\s*[ZX]/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return false; } };
 
 class Fixture {
   readonly dir = mkdtempSync(join(tmpdir(), 'cryo-registry-it-'));

@@ -6,37 +6,14 @@
 // images stay behind". Every tree is ended by pid.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { listTree, readProcess } from '../../src/kernel/process.js';
 import { run } from '../../src/kernel/run.js';
 import { criuFor } from '../helpers/env.js';
-import { alive, cli, cliPath, sleep, waitFor } from '../helpers/trees.js';
-
-// Holds MiB of memory (a quarter random), counts into a file every 50 ms.
-const HOLDER = `
-import os, sys, time
-n = int(sys.argv[1]); r = n // 4
-a = bytearray(os.urandom(r << 20))
-pat = b'cryo trust test memory 0123456789 '
-b = bytearray((pat * (((n - r) << 20) // len(pat) + 1))[: (n - r) << 20])
-i = 0
-while True:
-    i += 1
-    with open(sys.argv[2] + '.tmp', 'w') as f: f.write(str(i))
-    os.rename(sys.argv[2] + '.tmp', sys.argv[2])
-    time.sleep(0.05)
-`;
-
-function counter(file: string): number {
-  try {
-    return Number(readFileSync(file, 'utf8')) || 0;
-  } catch {
-    return 0;
-  }
-}
+import { alive, cli, cliPath, counter, COUNTING_HOLDER, sleep, waitFor } from '../helpers/trees.js';
 
 function killAll(pids: number[]): void {
   for (const p of pids) {
@@ -70,7 +47,7 @@ for (const kind of ['dir', 'file', 'stream'] as Kind[]) {
   test(`trust: SIGKILL of cryo at 20 points of a 256 MiB ${kind} dump never leaves the tree stopped, and loses nothing`, { timeout: 240_000 }, async (t: TestContext) => {
     if (!criuFor(t)) return;
     const dir = mkdtempSync(join(os.tmpdir(), 'cryo-trust-kill-'));
-    writeFileSync(join(dir, 'holder.py'), HOLDER);
+    writeFileSync(join(dir, 'holder.py'), COUNTING_HOLDER);
     const roots = new Set<number>();
     t.after(() => {
       for (const r of roots) killAll(listTree(r));
