@@ -237,6 +237,22 @@ export function makeMigrationHosts(prefix: string, tokenText: string): Migration
     pair, dir, token, started,
     cleanup() {
       for (const p of started) killTree(p);
+      // and any copy of a tree the test made that a failed migration left (found by the marker it gave
+      // each tree, whose state file is in dir), wherever it runs, stopped or not
+      for (const f of readdirSync(dir)) {
+        const m = /^(cryo-mt-[0-9a-f]{8})\.state$/.exec(f);
+        for (const p of m ? copiesOf(m[1]!) : []) {
+          // a restored copy runs under its own cryo init, which a stopped copy would leave behind
+          let target = p;
+          try {
+            const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+            if (ppid > 1 && readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0').includes('cryo-init')) target = ppid;
+          } catch {
+            // gone meanwhile
+          }
+          killTree(target);
+        }
+      }
       pair.cleanup();
       putPipeBack();
       rmSync(dir, { recursive: true, force: true });
