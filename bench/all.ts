@@ -19,7 +19,8 @@ const MAPPINGS = 20000;
 const SEARCH_MIB = Number(process.env.BENCH_SEARCH_MIB ?? (QUICK ? 64 : 512));
 const ARCHIVE_MIB = Number(process.env.BENCH_ARCHIVE_MIB ?? (QUICK ? 128 : 1024));
 const NEEDLE = 'cryo-bench-needle-5f1e2d';
-const cli = process.env.BENCH_CLI || new URL('../src/cli/main.js', import.meta.url).pathname;
+// the launcher users run (bin/cryo: the start-up snapshot when it fits); BENCH_CLI=.../main.js measures a build's modules
+const cli = process.env.BENCH_CLI || new URL('../../bin/cryo', import.meta.url).pathname;
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const wanted = (group: string) => !only || only.includes(group);
 const node = process.execPath;
@@ -37,6 +38,11 @@ function timed(cmd: string, args: string[], ok = [0]): { ms: number; stdout: str
   const ms = performance.now() - t0;
   if (r.error || !ok.includes(r.status ?? -1)) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr} ${r.error ?? ''}`);
   return { ms, stdout: r.stdout };
+}
+
+/** A cryo command: through node when BENCH_CLI names a script, else the launcher itself. */
+function timedCryo(args: string[], ok = [0]): { ms: number; stdout: string } {
+  return cli.endsWith('.js') ? timed(node, [cli, ...args], ok) : timed(cli, args, ok);
 }
 
 /** Runs cryo's and the peer's trial `TRIALS` times, alternating which goes first. */
@@ -102,13 +108,13 @@ async function benchStartup(): Promise<void> {
   const nodeMs: number[] = [];
   const version: number[] = [];
   const check: number[] = [];
-  timed(node, [cli, '--version']); // warm the page cache
+  timedCryo(['--version']); // warm the page cache
   for (let i = 0; i < Math.max(TRIALS, 7); i++) {
     const order = [
       () => nodeMs.push(timed(node, ['-e', '0']).ms),
-      () => version.push(timed(node, [cli, '--version']).ms),
+      () => version.push(timedCryo(['--version']).ms),
       // 0 dumpable, 5 with options, 6 blocked: each is an answer
-      () => check.push(timed(node, [cli, 'check', '--pid', String(r.pid)], [0, 5, 6]).ms),
+      () => check.push(timedCryo(['check', '--pid', String(r.pid)], [0, 5, 6]).ms),
     ];
     for (let k = 0; k < order.length; k++) order[(k + i) % order.length]!();
   }
@@ -142,8 +148,8 @@ async function benchDumpRestore(work: string): Promise<void> {
   const cryo = async () => {
     const init = await start();
     const dir = join(mkdtempSync(join(work, 'cryo-')), 'ckpt');
-    const d = timed(node, [cli, 'dump', String(childPids(init)[0]), '-D', dir]);
-    const r = timed(node, [cli, 'restore', '-D', dir, '--json']);
+    const d = timedCryo(['dump', String(childPids(init)[0]), '-D', dir]);
+    const r = timedCryo(['restore', '-D', dir, '--json']);
     killAll([JSON.parse(r.stdout).rootPid]);
     split.dump.push(d.ms);
     split.restore.push(r.ms);
@@ -174,8 +180,8 @@ async function benchInspect(work: string, holder: string): Promise<void> {
   const json = join(work, 'mm.json');
   if (crit) {
     let l0 = load();
-    timed(node, [cli, 'decode', '-i', mm, '-o', json]);
-    let t = await interleave(() => timed(node, [cli, 'decode', '-i', mm, '-o', json]).ms, () => timed(crit, ['decode', '-i', mm, '-o', json]).ms);
+    timedCryo(['decode', '-i', mm, '-o', json]);
+    let t = await interleave(() => timedCryo(['decode', '-i', mm, '-o', json]).ms, () => timed(crit, ['decode', '-i', mm, '-o', json]).ms);
     let c = median(t.cryo);
     let p = median(t.peer);
     report({ figure: `\`cryo decode\` of a ${MAPPINGS}-mapping mm image (${statSync(mm).size} bytes) vs \`crit decode\``, cryo: ms(c), peer: ms(p), ratio: `${(p / c).toFixed(1)}x faster`, goal: '>= 10x faster', met: p / c >= 10, load: `${l0}-${load()}` });
@@ -183,7 +189,7 @@ async function benchInspect(work: string, holder: string): Promise<void> {
     const outs = { cryo: '', crit: '' };
     t = await interleave(
       () => {
-        const r = timed(node, [cli, 'x', manyDir, 'mems']);
+        const r = timedCryo(['x', manyDir, 'mems']);
         outs.cryo = r.stdout;
         return r.ms;
       },
@@ -208,7 +214,7 @@ async function benchInspect(work: string, holder: string): Promise<void> {
   let found = -1;
   const t = await interleave(
     () => {
-      const r = timed(node, [cli, 'mem', bigDir, '--search', NEEDLE, '--json']);
+      const r = timedCryo(['mem', bigDir, '--search', NEEDLE, '--json']);
       found = JSON.parse(r.stdout).count;
       return r.ms;
     },
@@ -262,10 +268,10 @@ async function benchArchive(): Promise<void> {
       rmSync(archive, { force: true });
       const pid = await startHolder();
       spawnSync('sync');
-      const d = JSON.parse(timed(node, [cli, 'dump', String(pid), '-o', archive, '--json']).stdout);
+      const d = JSON.parse(timedCryo(['dump', String(pid), '-o', archive, '--json']).stdout);
       frozen.cryo.push((d.stats?.frozen_time ?? NaN) / 1000);
       await waitGone(pid);
-      const r = timed(node, [cli, 'restore', '-i', archive, '--json']);
+      const r = timedCryo(['restore', '-i', archive, '--json']);
       restore.cryo.push(r.ms);
       const rj = JSON.parse(r.stdout) as { rootPid: number; prepareMs: number; criuMs: number };
       restore.prepare.push(rj.prepareMs);

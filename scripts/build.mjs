@@ -5,6 +5,7 @@ import { mkdirSync, readdirSync, writeFileSync, chmodSync, rmSync } from 'node:f
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { buildSnapshot } from './snapshot.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // --clean (npm pack's prepack): no stale output of deleted sources may reach the tarball
@@ -25,3 +26,7 @@ for (const kind of ['images', 'rpc']) {
   writeFileSync(out, JSON.stringify(pb.toJSON({ keepComments: false })));
 }
 chmodSync(join(root, 'dist/src/cli/main.js'), 0o755);
+
+// the launcher starts this when it fits the Node in use; without it cryo runs from its modules
+const snap = await buildSnapshot(root);
+if (snap.why) console.error(`build: no start-up snapshot (${snap.why}); cryo starts from its modules`);

@@ -1,0 +1,74 @@
+// The start-up snapshot: cryo's CLI bundled into one CommonJS file (dist/snapshot/cryo.cjs), and a
+// V8 snapshot of it (dist/snapshot/cryo.blob) for the Node that builds it, with a stamp
+// (dist/snapshot/node) that carries that Node binary's mtime: bin/cryo starts the snapshot only
+// when the node on PATH has the same one.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import esbuild from 'esbuild';
+
+// built-ins Node 20 does not vouch for inside a snapshot: loaded at their first use instead
+const LAZY_BUILTINS = ['child_process', 'worker_threads', 'tls', 'http', 'https', 'http2', 'dgram', 'readline', 'inspector', 'cluster', 'repl'];
+
+/** A module whose exports load `expr` at their first use (names known now, values at run time). */
+function lazyModule(names, expr) {
+  const props = names.map((n) => `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => load()[${JSON.stringify(n)}] });`);
+  return `let m;\nconst load = () => (m ??= ${expr});\n${props.join('\n')}\n`;
+}
+
+/** koffi (a native addon) and the unvouched built-ins stay out of the snapshot. */
+function lazyPlugin(root) {
+  const req = createRequire(join(root, 'package.json'));
+  const builtins = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+  return {
+    name: 'cryo-lazy',
+    setup(b) {
+      b.onResolve({ filter: /^koffi$/ }, () => ({ path: 'koffi', namespace: 'cryo-lazy' }));
+      b.onResolve({ filter: builtins }, (a) => ({ path: a.path.replace(/^node:/, ''), namespace: 'cryo-lazy' }));
+      b.onLoad({ filter: /.*/, namespace: 'cryo-lazy' }, (a) => {
+        const names = Object.keys(req(a.path === 'koffi' ? 'koffi' : `node:${a.path}`)).filter((n) => n !== 'default' && n !== '__esModule');
+        const expr = a.path === 'koffi' ? "globalThis.__cryoRequire('koffi')" : `require('node:${a.path}')`;
+        return { contents: lazyModule(names, expr), loader: 'js' };
+      });
+    },
+  };
+}
+
+/** Bundles dist/src/cli/snapshot.js and snapshots it; returns the blob's path, or why not. */
+export async function buildSnapshot(root) {
+  const dir = join(root, 'dist', 'snapshot');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const bundle = join(dir, 'cryo.cjs');
+  await esbuild.build({
+    entryPoints: [join(root, 'dist/src/cli/snapshot.js')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: bundle,
+    define: { 'import.meta.url': 'globalThis.__cryoImportMetaUrl' },
+    plugins: [lazyPlugin(root)],
+    logLevel: 'warning',
+  });
+  // the bundle carries commander's code: its licence goes with it
+  copyFileSync(join(root, 'node_modules/commander/LICENSE'), join(dir, 'LICENSE.commander'));
+  return buildBlob(dir);
+}
+
+/** The snapshot of dir/cryo.cjs for this Node, and its stamp; returns the blob's path, or why not. */
+export function buildBlob(dir) {
+  const blob = join(dir, 'cryo.blob');
+  const stamp = join(dir, 'node');
+  rmSync(stamp, { force: true });
+  const r = spawnSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', join(dir, 'cryo.cjs')], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    rmSync(blob, { force: true });
+    return { why: (r.stderr || r.error?.message || `status ${r.status}`).trim().split('\n')[0] };
+  }
+  writeFileSync(stamp, `${process.version} ${process.execPath}\n`);
+  const node = statSync(process.execPath);
+  utimesSync(stamp, node.atime, node.mtime);
+  return { blob };
+}

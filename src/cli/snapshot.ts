@@ -1,0 +1,56 @@
+// The entry of the one-file bundle (dist/snapshot/cryo.cjs, scripts/build.mjs) and of the V8
+// start-up snapshot built from it: a command started from the snapshot finds cryo's modules already
+// loaded. Nothing here (or in any module) may compute state from the environment at load time: it
+// would be frozen into the snapshot. The launcher (bin/cryo) passes the blob by absolute path.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startupSnapshot } from 'node:v8';
+import { commandsFor } from './commands/index.js';
+import { buildProgram, main } from './program.js';
+
+interface BundleGlobals {
+  /** require() relative to the bundle: native addons (koffi) are loaded through it at run time */
+  __cryoRequire?: NodeRequire;
+  /** what `import.meta.url` of a module under dist/src/DIR/ would be (the bundle's define) */
+  __cryoImportMetaUrl?: string;
+}
+
+/** Points the bundle's run-time lookups at the package holding `snapshotDir` (dist/snapshot). */
+function locatePackage(snapshotDir: string): void {
+  const g = globalThis as BundleGlobals;
+  g.__cryoRequire = createRequire(join(snapshotDir, 'cryo.cjs'));
+  // dist/src/cli/x.js: '../../proto' is dist/proto and '../../../package.json' the package's
+  g.__cryoImportMetaUrl = pathToFileURL(join(snapshotDir, '..', 'src', 'cli', 'snapshot.js')).href;
+}
+
+/** Runs the CLI on `args` (the words after the program) and sets the exit status. */
+async function runCli(args: string[]): Promise<void> {
+  process.exitCode = await main([process.execPath, 'cryo', ...args]);
+}
+
+/** Loads every command and runs commander once, so the snapshot holds their code compiled. */
+async function warmUp(): Promise<void> {
+  const program = buildProgram(await commandsFor(['node', 'cryo', '--help']));
+  // commander throws (it prints nothing: buildProgram silenced it): no output, no state kept
+  await program.parseAsync(['node', 'cryo', 'x', '--no-such-option']).catch(() => {});
+}
+
+if (startupSnapshot.isBuildingSnapshot()) {
+  void warmUp();
+  startupSnapshot.setDeserializeMainFunction(() => {
+    const i = process.execArgv.indexOf('--snapshot-blob');
+    const blob = i === -1 ? undefined : process.execArgv[i + 1];
+    if (!blob?.startsWith('/')) {
+      process.stderr.write('cryo: error: started from a snapshot without its absolute path\nhint: run cryo through its launcher (bin/cryo)\n');
+      process.exitCode = 3;
+      return;
+    }
+    locatePackage(dirname(blob));
+    void runCli(process.argv.slice(1));
+  });
+} else {
+  // `node dist/snapshot/cryo.cjs ARGS`: the bundle without a snapshot
+  locatePackage(dirname(process.argv[1]!));
+  void runCli(process.argv.slice(2));
+}
