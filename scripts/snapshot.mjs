@@ -3,7 +3,7 @@
 // (dist/snapshot/node) that carries that Node binary's mtime: bin/cryo starts the snapshot only
 // when the node on PATH has the same one.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import esbuild from 'esbuild';
@@ -25,7 +25,11 @@ function lazyPlugin(root) {
     name: 'cryo-lazy',
     setup(b) {
       b.onResolve({ filter: /^koffi$/ }, () => ({ path: 'koffi', namespace: 'cryo-lazy' }));
-      b.onResolve({ filter: builtins }, (a) => ({ path: a.path.replace(/^node:/, ''), namespace: 'cryo-lazy' }));
+      // the lazy module's own require() of the built-in is the real one
+      b.onResolve({ filter: builtins }, (a) => a.namespace.startsWith('cryo-') ? { path: a.path, external: true } : { path: a.path.replace(/^node:/, ''), namespace: 'cryo-lazy' });
+      // a snapshot has no loader for import(): a built-in imported that way becomes a bundled require
+      b.onResolve({ filter: /^node:/ }, (a) => a.kind === 'dynamic-import' && a.namespace !== 'cryo-lazy' ? { path: a.path, namespace: 'cryo-builtin' } : undefined);
+      b.onLoad({ filter: /.*/, namespace: 'cryo-builtin' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});\n`, loader: 'js' }));
       b.onLoad({ filter: /.*/, namespace: 'cryo-lazy' }, (a) => {
         const names = Object.keys(req(a.path === 'koffi' ? 'koffi' : `node:${a.path}`)).filter((n) => n !== 'default' && n !== '__esModule');
         const expr = a.path === 'koffi' ? "globalThis.__cryoRequire('koffi')" : `require('node:${a.path}')`;
@@ -52,6 +56,9 @@ export async function buildSnapshot(root) {
     plugins: [lazyPlugin(root)],
     logLevel: 'warning',
   });
+  // a snapshot has no module loader: a dynamic import() left in the bundle would fail at run time
+  const left = /[^\w$.]import\(\s*["'`][^"'`]+/.exec(readFileSync(bundle, 'utf8'));
+  if (left) throw new Error(`build: the bundle still holds ${left[0]}): bundle it (scripts/snapshot.mjs)`);
   // the bundle carries commander's code: its licence goes with it
   copyFileSync(join(root, 'node_modules/commander/LICENSE'), join(dir, 'LICENSE.commander'));
   return buildBlob(dir);

@@ -10,8 +10,10 @@ import { assertCliJson } from './schema.js';
 
 /** Repository root (tests run from dist/test/...). */
 export const repoRoot = new URL('../../../', import.meta.url).pathname;
-/** The built CLI entry. */
+/** The built CLI entry (its modules). */
 export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+/** The launcher users run: the start-up snapshot when the build made one for this Node, else cliPath. */
+export const launcherPath = join(repoRoot, 'bin', 'cryo');
 /** Fixture programs (sources, not compiled by tsc). */
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
 
@@ -22,13 +24,14 @@ export interface CliResult {
 }
 
 /**
- * Runs `cryo ARGS` (the built CLI) to completion, without inheriting this process's extra fds.
+ * Runs `cryo ARGS` through the launcher (as users do) to completion, without inheriting this
+ * process's extra fds. Tests that start cliPath with node run the modules: both ways are covered.
  * JSON output (--json, decode, show, info) must match its schema in schemas/ (the promise rejects
  * otherwise); `schema: false` opts out, for a deliberately broken case.
  */
 export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; schema?: boolean } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(launcherPath, args, {
       cwd: opts.cwd,
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
