@@ -29,4 +29,8 @@ chmodSync(join(root, 'dist/src/cli/main.js'), 0o755);
 
 // the launcher starts this when it fits the Node in use; without it cryo runs from its modules
 const snap = await buildSnapshot(root);
-if (snap.why) console.error(`build: no start-up snapshot (${snap.why}); cryo starts from its modules`);
+if (snap.state === 'unavailable') {
+  // a module that freezes build-time state, or a bundle node cannot snapshot: a bug to fix, not to ship
+  console.error(`build: no start-up snapshot: ${snap.reason}`);
+  process.exit(1);
+}

@@ -3,7 +3,7 @@
 # show that it continues where it stopped. Ends what it started, by pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cryo() { node dist/src/cli/main.js "$@"; }
+cryo() { bin/cryo "$@"; }
 
 work=$(mktemp -d /tmp/cryo-demo.XXXXXX)
 pid=

@@ -2,14 +2,13 @@
 // V8 snapshot of it (dist/snapshot/cryo.blob) for the Node that builds it, with a stamp
 // (dist/snapshot/node) that carries that Node binary's mtime: bin/cryo starts the snapshot only
 // when the node on PATH has the same one.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import esbuild from 'esbuild';
 
 // built-ins Node 20 does not vouch for inside a snapshot: loaded at their first use instead
-const LAZY_BUILTINS = ['child_process', 'worker_threads', 'tls', 'http', 'https', 'http2', 'dgram', 'readline', 'inspector', 'cluster', 'repl'];
+const LAZY_BUILTINS = ['module', 'child_process', 'worker_threads', 'tls', 'http', 'https', 'http2', 'dgram', 'readline', 'inspector', 'cluster', 'repl'];
 
 /** A module whose exports load `expr` at their first use (names known now, values at run time). */
 function lazyModule(names, expr) {
@@ -39,7 +38,7 @@ function lazyPlugin(root) {
   };
 }
 
-/** Bundles dist/src/cli/snapshot.js and snapshots it; returns the blob's path, or why not. */
+/** Bundles dist/src/cli/snapshot.js and snapshots it: { state, blob } or { state: 'unavailable', reason }. */
 export async function buildSnapshot(root) {
   const dir = join(root, 'dist', 'snapshot');
   rmSync(dir, { recursive: true, force: true });
@@ -61,21 +60,7 @@ export async function buildSnapshot(root) {
   if (left) throw new Error(`build: the bundle still holds ${left[0]}): bundle it (scripts/snapshot.mjs)`);
   // the bundle carries commander's code: its licence goes with it
   copyFileSync(join(root, 'node_modules/commander/LICENSE'), join(dir, 'LICENSE.commander'));
-  return buildBlob(dir);
-}
-
-/** The snapshot of dir/cryo.cjs for this Node, and its stamp; returns the blob's path, or why not. */
-export function buildBlob(dir) {
-  const blob = join(dir, 'cryo.blob');
-  const stamp = join(dir, 'node');
-  rmSync(stamp, { force: true });
-  const r = spawnSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', join(dir, 'cryo.cjs')], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    rmSync(blob, { force: true });
-    return { why: (r.stderr || r.error?.message || `status ${r.status}`).trim().split('\n')[0] };
-  }
-  writeFileSync(stamp, `${process.version} ${process.execPath}\n`);
-  const node = statSync(process.execPath);
-  utimesSync(stamp, node.atime, node.mtime);
-  return { blob };
+  // the same code `cryo setup` runs on a machine whose Node differs from the build's
+  const { ensureStartupSnapshot } = await import('../dist/src/cli/startup-snapshot.js');
+  return ensureStartupSnapshot({ force: true });
 }

@@ -2,6 +2,8 @@
 // start-up snapshot built from it: a command started from the snapshot finds cryo's modules already
 // loaded. Nothing here (or in any module) may compute state from the environment at load time: it
 // would be frozen into the snapshot. The launcher (bin/cryo) passes the blob by absolute path.
+// first: the modules below initialise under its guard
+import { liftSnapshotGuard } from './snapshot-guard.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +33,9 @@ async function runCli(args: string[]): Promise<void> {
 
 /** Loads every command and runs commander once, so the snapshot holds their code compiled. */
 async function warmUp(): Promise<void> {
-  const program = buildProgram(await commandsFor(['node', 'cryo', '--help']));
+  const registers = await commandsFor(['node', 'cryo', '--help']);
+  liftSnapshotGuard();
+  const program = buildProgram(registers);
   // commander throws (it prints nothing: buildProgram silenced it): no output, no state kept
   await program.parseAsync(['node', 'cryo', 'x', '--no-such-option']).catch(() => {});
 }
@@ -50,6 +54,7 @@ if (startupSnapshot.isBuildingSnapshot()) {
     void runCli(process.argv.slice(1));
   });
 } else {
+  liftSnapshotGuard();
   // `node dist/snapshot/cryo.cjs ARGS`: the bundle without a snapshot
   locatePackage(dirname(process.argv[1]!));
   void runCli(process.argv.slice(2));

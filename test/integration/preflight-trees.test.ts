@@ -77,6 +77,14 @@ function firstChild(pid: number): number {
 }
 
 const hasFd = (pid: number, re: RegExp) => fdTargets(pid).some((t) => re.test(t));
+/** The fixture reached idle() (pause, syscall 34 on x86-64): its socket is connected, its lock taken. */
+const idling = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('34 ');
+  } catch {
+    return false;
+  }
+};
 const fileText = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : '');
 
 const CASES: Case[] = [
@@ -120,7 +128,7 @@ const CASES: Case[] = [
       const server = startDetached(prog, ['tcp-server', portFile]);
       const port = await waitFor(() => fileText(portFile), 'server port');
       const pid = startDetached(prog, ['tcp-client', port]);
-      await waitFor(() => hasFd(pid, /^socket:/), 'client connected');
+      await waitFor(() => hasFd(pid, /^socket:/) && idling(pid), 'client connected');
       return { pid, kill: [pid, server] };
     },
     dumpable: false,
@@ -135,7 +143,7 @@ const CASES: Case[] = [
       const server = startDetached(prog, ['tcp-server', portFile]);
       const port = await waitFor(() => fileText(portFile), 'server port');
       const pid = startDetached(prog, ['tcp-client', port]);
-      await waitFor(() => hasFd(pid, /^socket:/), 'client connected');
+      await waitFor(() => hasFd(pid, /^socket:/) && idling(pid), 'client connected');
       killTree(server);
       await waitFor(() => !alive(server), 'server gone');
       await waitFor(() => preflight(pid).findings.some((f) => /CLOSE_WAIT/.test(f.message)), 'CLOSE_WAIT');
@@ -163,7 +171,7 @@ const CASES: Case[] = [
       const server = startDetached(prog, ['unix-server', path]);
       await waitFor(() => existsSync(path), 'unix server');
       const pid = startDetached(prog, ['unix-client', path]);
-      await waitFor(() => hasFd(pid, /^socket:/), 'unix client connected');
+      await waitFor(() => hasFd(pid, /^socket:/) && idling(pid), 'unix client connected');
       return { pid, kill: [pid, server] };
     },
     dumpable: false,
@@ -179,7 +187,7 @@ const CASES: Case[] = [
       const server = startDetached(prog, ['seqpacket-server', path]);
       await waitFor(() => existsSync(path), 'seqpacket server');
       const pid = startDetached(prog, ['seqpacket-client', path]);
-      await waitFor(() => hasFd(pid, /^socket:/), 'seqpacket client connected');
+      await waitFor(() => hasFd(pid, /^socket:/) && idling(pid), 'seqpacket client connected');
       return { pid, kill: [pid, server] };
     },
     dumpable: false,
@@ -193,7 +201,7 @@ const CASES: Case[] = [
       const server = startDetached(prog, ['dgram-server', path]);
       await waitFor(() => existsSync(path), 'dgram server');
       const pid = startDetached(prog, ['dgram-client', path]);
-      await waitFor(() => hasFd(pid, /^socket:/), 'dgram client connected');
+      await waitFor(() => hasFd(pid, /^socket:/) && idling(pid), 'dgram client connected');
       return { pid, kill: [pid, server] };
     },
     dumpable: false,
@@ -518,7 +526,7 @@ const CASES: Case[] = [
       const server = startDetached(prog, ['unix-server', path]);
       await waitFor(() => existsSync(path), 'unix server');
       const pid = startDetached('unshare', ['--net', prog, 'unix-client', path]);
-      await waitFor(() => hasFd(pid, /^socket:/), 'unix client connected');
+      await waitFor(() => hasFd(pid, /^socket:/) && idling(pid), 'unix client connected');
       return { pid, kill: [pid, server] };
     },
     dumpable: false,
