@@ -11,19 +11,24 @@ import { startupSnapshot } from 'node:v8';
 import { commandsFor } from './commands/index.js';
 import { buildProgram, main } from './program.js';
 
-interface BundleGlobals {
-  /** require() relative to the bundle: native addons (koffi) are loaded through it at run time */
-  __cryoRequire?: NodeRequire;
-  /** what `import.meta.url` of a module under dist/src/DIR/ would be (the bundle's define) */
-  __cryoImportMetaUrl?: string;
-}
-
-/** Points the bundle's run-time lookups at the package holding `snapshotDir` (dist/snapshot). */
+/**
+ * Points the bundle's run-time lookups at the package holding `snapshotDir` (dist/snapshot):
+ * `__cryoRequire` (koffi, a native addon, is required through it) and `__cryoImportMetaUrl` (what
+ * `import.meta.url` of a module in dist/src/cli/ would be: the bundle's define).
+ */
 function locatePackage(snapshotDir: string): void {
-  const g = globalThis as BundleGlobals;
-  g.__cryoRequire = createRequire(join(snapshotDir, 'cryo.cjs'));
+  // made at first use: most commands need neither (a millisecond each)
+  let req: NodeRequire | undefined;
+  let url: string | undefined;
+  Object.defineProperty(globalThis, '__cryoRequire', {
+    get: () => (req ??= createRequire(join(snapshotDir, 'cryo.cjs'))),
+    configurable: true,
+  });
   // dist/src/cli/x.js: '../../proto' is dist/proto and '../../../package.json' the package's
-  g.__cryoImportMetaUrl = pathToFileURL(join(snapshotDir, '..', 'src', 'cli', 'snapshot.js')).href;
+  Object.defineProperty(globalThis, '__cryoImportMetaUrl', {
+    get: () => (url ??= pathToFileURL(join(snapshotDir, '..', 'src', 'cli', 'snapshot.js')).href),
+    configurable: true,
+  });
 }
 
 /** Runs the CLI on `args` (the words after the program) and sets the exit status. */
