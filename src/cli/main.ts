@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The entry when cryo runs from its modules (the launcher falls back to it when no start-up
 // snapshot fits this Node); the only module that sets the exit status from argv.
-import { main } from './program.js';
+import { exitWhenIdle, main } from './program.js';
 
-process.exitCode = await main(process.argv);
+exitWhenIdle(await main(process.argv));

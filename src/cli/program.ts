@@ -127,3 +127,19 @@ export async function main(argv: string[]): Promise<number> {
     return err instanceof CryoError ? err.exitCode : ExitCode.FAILED;
   }
 }
+
+/**
+ * Ends the process with `code` now when nothing but stdout and stderr is left (no timer, child,
+ * socket, pending write or request): what Node's own exit would do, without tearing the heap down
+ * first (about 10 ms of every command). Otherwise Node ends it when the rest is done.
+ */
+export function exitWhenIdle(code: number): void {
+  process.exitCode = code;
+  const p = process as unknown as { _getActiveHandles?: () => unknown[]; _getActiveRequests?: () => unknown[] };
+  if (!p._getActiveHandles || !p._getActiveRequests) return;
+  if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) return;
+  if (p._getActiveRequests().length > 0) return;
+  if (!p._getActiveHandles().every((h) => h === process.stdout || h === process.stderr)) return;
+  if (process.getActiveResourcesInfo().some((r) => r !== 'PipeWrap' && r !== 'TTYWrap')) return;
+  process.exit(code);
+}

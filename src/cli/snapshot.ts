@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startupSnapshot } from 'node:v8';
 import { commandsFor } from './commands/index.js';
-import { buildProgram, main } from './program.js';
+import { buildProgram, exitWhenIdle, main } from './program.js';
 
 /**
  * Points the bundle's run-time lookups at the package holding `snapshotDir` (dist/snapshot):
@@ -33,7 +33,7 @@ function locatePackage(snapshotDir: string): void {
 
 /** Runs the CLI on `args` (the words after the program) and sets the exit status. */
 async function runCli(args: string[]): Promise<void> {
-  process.exitCode = await main([process.execPath, 'cryo', ...args]);
+  exitWhenIdle(await main([process.execPath, 'cryo', ...args]));
 }
 
 /** Loads every command and runs commander once, so the snapshot holds their code compiled. */
