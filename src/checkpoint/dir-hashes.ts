@@ -5,9 +5,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fsyncSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CryoError } from '../errors.js';
-import { hashFile } from './images-list.js';
 import { MARKER } from './meta-file.js';
-import type { CheckpointFile, CheckpointMeta } from './meta.js';
+import type { CheckpointMeta } from './meta.js';
 import { tempFileName } from './temp-names.js';
 
 const CHUNK = 1 << 20;
@@ -73,16 +72,6 @@ export async function checkDirFiles(dir: string, meta: CheckpointMeta, opts: { h
     if (got[i] !== f.sha256) throw damaged(dir, f.name, 'does not match its sha256 in cryo.json');
   });
   if (unhashed >= 0) throw damaged(dir, meta.files[unhashed]!.name, 'has no sha256 in cryo.json, which says every file has one');
-}
-
-/** True when `f` is a regular file of its recorded size and sha256 in `dir` (no sha256 recorded: false). */
-export async function fileMatches(dir: string, f: CheckpointFile): Promise<boolean> {
-  try {
-    const st = lstatSync(join(dir, f.name));
-    return st.isFile() && st.size === f.size && f.sha256 !== undefined && (await hashFile(join(dir, f.name))) === f.sha256;
-  } catch {
-    return false;
-  }
 }
 
 /** Hashes every file of a committed directory and rewrites its cryo.json with them; returns the new meta. */

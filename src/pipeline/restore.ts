@@ -7,12 +7,11 @@ import { closeSync, constants, existsSync, lstatSync, mkdtempSync, openSync, rea
 import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { assertComplete } from '../checkpoint/complete.js';
-import { checkDirFiles, fileMatches } from '../checkpoint/dir-hashes.js';
+import { checkDirFiles } from '../checkpoint/dir-hashes.js';
 import { assertNotSwappable } from '../checkpoint/safe-path.js';
 import { tempFileName } from '../checkpoint/temp-names.js';
-import type { CheckpointMeta, RestoreStats } from '../checkpoint/meta.js';
+import type { RestoreStats } from '../checkpoint/meta.js';
 import { openCheckpoint, type CheckpointInput } from '../checkpoint/open.js';
-import type { OpenedCheckpoint } from '../checkpoint/source.js';
 import { restoredPids } from '../checkpoint/pstree.js';
 import { readStats } from '../checkpoint/stats.js';
 import { callCriu, failureFromCriu, openCriuSession, type CriuCallHooks, type CriuSession } from '../criu/call.js';
@@ -101,22 +100,12 @@ function inheritedFds(o: CriuRestoreOptions): number[] | undefined {
   }
 }
 
-/**
- * CRIU's CPU check on `session`, started before this side checks the files, once cpuinfo.img itself
- * matches cryo.json (CRIU reads only what was checked); undefined when it cannot start yet (the
- * full check then fails first, or checkTarget runs it on a CRIU of its own).
- */
-async function startCpuCheck(criu: CriuBinary, opened: OpenedCheckpoint, meta: CheckpointMeta | undefined, session: CriuSession | undefined): Promise<{ check?: Promise<string | undefined> }> {
-  if (!session || !existsSync(join(opened.dir, 'cpuinfo.img'))) return {};
-  if (opened.kind === 'dir' && meta) {
-    const f = meta.files.find((x) => x.name === 'cpuinfo.img');
-    if (!f) return {};
-    const ok = meta.hashes ? await fileMatches(opened.dir, f) : lstatSync(join(opened.dir, f.name), { throwIfNoEntry: false })?.size === f.size;
-    if (!ok) return {};
-  }
-  const check = checkCpuinfo(criu, opened.dir, session);
-  check.catch(() => {}); // awaited by checkTarget; no unhandled rejection when a check here throws first
-  return { check };
+/** CRIU's CPU check on the restore's own CRIU (kept open for the RESTORE); undefined without cpuinfo.img (or a CRIU). */
+function startCpuCheck(criu: CriuBinary, dir: string, session: CriuSession | undefined): Promise<string | undefined> | undefined {
+  if (!session || !existsSync(join(dir, 'cpuinfo.img'))) return undefined;
+  const check = checkCpuinfo(criu, dir, session);
+  check.catch(() => {}); // awaited by checkTarget; no unhandled rejection when a check there throws first
+  return check;
 }
 
 function regularBytes(dir: string): number {
@@ -145,14 +134,14 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
   try {
     // a directory must be safe from swaps and match its cryo.json (sizes, types, sha256s) before CRIU reads it
     if (opened.kind === 'dir') assertNotSwappable(opened.dir);
-    const meta = opened.meta;
-    const merged = { ...(meta?.restoreOptions ?? {}), ...given(criuGiven) } as CriuRestoreOptions;
-    // one CRIU for the CPU check and the restore, started now: it starts and checks while the files are checked here
-    session = await openCriuSession(criu, { passFds: inheritedFds(merged) }).catch(() => undefined);
-    const { check: cpuCheck } = await startCpuCheck(criu, opened, meta, session);
     const { tree, zombies } = assertComplete(opened.dir);
+    const meta = opened.meta;
     if (meta) await checkDirFiles(opened.dir, meta, { hash: opened.kind === 'dir', signal });
     if (signal?.aborted) throw new CryoError('FAILED', 'interrupted before the restore', { hint: 'nothing was restored' });
+    const merged = { ...(meta?.restoreOptions ?? {}), ...given(criuGiven) } as CriuRestoreOptions;
+    // one CRIU for the CPU check and the restore: the check runs on it (kept open) while the target is checked here
+    session = await openCriuSession(criu, { passFds: inheritedFds(merged) }).catch(() => undefined);
+    const cpuCheck = startCpuCheck(criu, opened.dir, session);
     // the target checked and the carried files put back, before CRIU runs (docs/portable.md)
     await prepareTarget(opened, { criu: opts.criu, overwriteFiles, onFilesPlaced, cpuCheck });
     // a root with pid 1 is a PID namespace's init: CRIU recreates the namespace, nothing can collide
