@@ -31,11 +31,6 @@ export interface CriuSession {
   close(): Promise<void>;
 }
 
-/** Starts what the first CRIU start needs to know (how to shield it from terminal signals) without blocking. */
-export async function prepareCriuStart(): Promise<void> {
-  await (await import('./rpc/connection.js')).probeSignalShield();
-}
-
 /** Starts one `criu swrk`; `passFds` are the fds of ours CRIU gets at the same numbers (restore's inherit_fd). */
 export async function openCriuSession(criu: CriuBinary, opts: { passFds?: number[] } = {}): Promise<CriuSession> {
   const [{ openCriu }, { prepareRequest }] = await Promise.all([import('./rpc/connection.js'), import('./rpc/directories.js')]);

@@ -20,7 +20,7 @@ import type { OciSinkOptions } from '../checkpoint/sink-oci.js';
 import type { CheckpointSink, SinkResult } from '../checkpoint/sink.js';
 import { removeStaleStaging } from '../checkpoint/staging.js';
 import { readStats } from '../checkpoint/stats.js';
-import { failureFromCriu, openCriuSession, prepareCriuStart, type CriuCallHooks, type CriuSession } from '../criu/call.js';
+import { failureFromCriu, openCriuSession, type CriuCallHooks, type CriuSession } from '../criu/call.js';
 import { findCriu } from '../criu/find.js';
 import { parsePid } from '../criu/options.js';
 import {
@@ -150,8 +150,6 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   // validates every option before the tree is touched
   const criuOpts = dumpRequestOptions(opts, netns);
   const criu = findCriu({ criu: opts.criu });
-  // what CRIU's start needs to know is asked while the target and the sink are set up
-  const criuReady = prepareCriuStart();
   checkPortableOptions(opts);
   const sink = await sinkFor(to, opts);
   // a stream keeps the tree running unless the caller wants it ended after the write
@@ -161,7 +159,6 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   removeStaleStaging();
   const { imagesDir } = await sink.prepare(treeMemoryBytes(target.rootPid));
   // this machine's CPU (cpuinfo.img) from a CRIU of its own, while the other one dumps: it writes nothing else
-  await criuReady;
   const cpuinfo = recordCpuinfo(criu, imagesDir);
   const stopped = !opts.leaveRunning;
   // outside cryo: resumes the tree if cryo dies while CRIU or the commit holds it stopped

@@ -260,36 +260,12 @@ export class CriuConnection {
 // CRIU has answered. Where env lacks --ignore-signal (coreutils < 9), CRIU gets a session of its own.
 const SHIELD = '--ignore-signal=INT,QUIT,TSTP,HUP';
 let shield: string | null | undefined;
-let probing: Promise<void> | undefined;
-const findEnv = () => ['/usr/bin/env', '/bin/env'].find(isExecutable);
 function signalShield(): string | null {
   if (shield === undefined) {
-    const env = findEnv();
+    const env = ['/usr/bin/env', '/bin/env'].find(isExecutable);
     shield = env && spawnSync(env, [SHIELD, 'true'], { stdio: 'ignore' }).status === 0 ? env : null;
   }
   return shield;
-}
-
-/** Asks env about --ignore-signal without blocking (openCriu asks itself, blocking, when this has not answered yet). */
-export function probeSignalShield(): Promise<void> {
-  if (shield !== undefined) return Promise.resolve();
-  probing ??= new Promise((resolve) => {
-    const env = findEnv();
-    if (!env) {
-      shield ??= null;
-      return resolve();
-    }
-    const c = spawn(env, [SHIELD, 'true'], { stdio: 'ignore' });
-    c.once('error', () => {
-      shield ??= null;
-      resolve();
-    });
-    c.once('exit', (code) => {
-      shield ??= code === 0 ? env : null;
-      resolve();
-    });
-  });
-  return probing;
 }
 
 /** Spawns `<criu> swrk 3` with its end of a fresh socketpair as fd 3; our copy of that end is closed. */
