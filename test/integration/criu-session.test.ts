@@ -99,7 +99,8 @@ test('a failing CPUINFO_CHECK on a kept-open CRIU leaves nothing: closing it end
 test('the guardian resumes a stopped tree only after the CRIU it was told about (by pid) has exited', { timeout: 60_000 }, async (t) => {
   if (!criuFor(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'cryo-guardian-'));
-  const tree = await run('sh', ['-c', 'while :; do sleep 0.05; done']);
+  // a tree without short-lived children: every pid of it is there to be stopped
+  const tree = await run('sleep', ['600']);
   // a stand-in for CRIU at work: not named criu, as a provisioned CRIU is not
   const standIn = spawn('sleep', ['30'], { stdio: 'ignore' });
   let holder: ReturnType<typeof spawn> | undefined;
