@@ -43,6 +43,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 interface Sample {
   dump: number;
   restore: number;
+  /** the CLI's own --json timings: where a command's time goes inside cryo */
+  parts?: Record<string, number>;
 }
 
 /** One bare-criu dump+restore of a fresh tree; kills the restored tree. */
@@ -63,11 +65,17 @@ async function cryoCycle(start: () => Promise<number>, work: string): Promise<Sa
   const init = await start();
   const pid = childPids(init)[0];
   const dir = join(mkdtempSync(join(work, 'cryo-')), 'ckpt');
-  const d = timed(process.execPath, [cliPath, 'dump', String(pid), '-D', dir]);
+  const d = timed(process.execPath, [cliPath, 'dump', String(pid), '-D', dir, '--json']);
   const r = timed(process.execPath, [cliPath, 'restore', '-D', dir, '--json']);
-  kill(JSON.parse(r.stdout).rootPid);
+  const dj = JSON.parse(d.stdout) as Record<string, number>;
+  const rj = JSON.parse(r.stdout) as Record<string, number>;
+  kill(rj.rootPid!);
   rmSync(join(dir, '..'), { recursive: true, force: true });
-  return { dump: d.ms, restore: r.ms };
+  const parts = {
+    'dump wallMs': dj.wallMs!, 'dump criuMs': dj.criuMs!, 'dump commitMs': dj.commitMs!, 'dump outside wallMs (start, modules, exit)': d.ms - dj.wallMs!,
+    'restore wallMs': rj.wallMs!, 'restore prepareMs': rj.prepareMs!, 'restore criuMs': rj.criuMs!, 'restore outside wallMs (start, modules, exit)': r.ms - rj.wallMs!,
+  };
+  return { dump: d.ms, restore: r.ms, parts };
 }
 
 /** One library dump() + restore() in this process (modules already loaded: what a Node script pays). */
@@ -105,6 +113,8 @@ async function compare(name: string, start: () => Promise<number>, rounds: numbe
   const cm = min(cli).total;
   const lm = min(lib).total;
   console.log(`  fastest dump+restore: bare ${bm.total.toFixed(1)} ms, cryo CLI ${cm.toFixed(1)} ms (+${(cm - bm.total).toFixed(1)}), library ${lm.toFixed(1)} ms (${lm >= bm.total ? '+' : ''}${(lm - bm.total).toFixed(1)})`);
+  const parts = cli[0]?.parts ? Object.keys(cli[0].parts) : [];
+  if (parts.length) console.log(`  cryo CLI, medians of its --json timings: ${parts.map((k) => `${k} ${median(cli.map((s) => s.parts![k]!)).toFixed(1)}`).join(', ')}`);
   for (const [label, o] of [['cryo CLI', med(cli)], ['library', med(lib)]] as const) {
     for (const k of ['dump', 'restore', 'total'] as const) {
       const delta = o[k] - b[k];

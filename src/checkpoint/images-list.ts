@@ -9,7 +9,7 @@ import { MARKER } from './meta-file.js';
 import type { CheckpointFile } from './meta.js';
 
 /** The hex sha256 of a file's bytes. */
-export async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
+async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     if (signal?.aborted) throw new CryoError('FAILED', 'interrupted', { hint: 'nothing was written' });

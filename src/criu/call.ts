@@ -9,14 +9,56 @@ import type { CriuHooks, CriuRequest, CriuResponse } from './rpc/types.js';
 
 export type CriuCallHooks = CriuHooks;
 
+/** Where one request's images, log and stats go, its hooks and its abort signal. */
+export interface CriuCallOptions {
+  imagesDir: string;
+  workDir?: string;
+  hooks?: CriuHooks;
+  signal?: AbortSignal;
+}
+
+/**
+ * One `criu swrk` for the requests of one command, in order: CRIU's service loop takes another request
+ * after a CPUINFO_DUMP, CPUINFO_CHECK, FEATURE_CHECK or VERSION sent with keep_open, and each request
+ * is set up from its own options (CRIU applies a CPUINFO request's options in a child it forks).
+ */
+export interface CriuSession {
+  /** CRIU's pid, for whoever must wait for it or kill it */
+  readonly pid: number;
+  /** One request; `keepOpen` keeps CRIU's loop going for the next one. Throws unless CRIU answers success. */
+  call(req: CriuRequest, opts: CriuCallOptions & { keepOpen?: boolean }): Promise<CriuResponse>;
+  /** Closes our end (CRIU waiting for a request exits) and reaps CRIU. */
+  close(): Promise<void>;
+}
+
+/** Starts one `criu swrk`; `passFds` are the fds of ours CRIU gets at the same numbers (restore's inherit_fd). */
+export async function openCriuSession(criu: CriuBinary, opts: { passFds?: number[] } = {}): Promise<CriuSession> {
+  const [{ openCriu }, { prepareRequest }] = await Promise.all([import('./rpc/connection.js'), import('./rpc/directories.js')]);
+  const conn = openCriu(criu, { passFds: opts.passFds });
+  return {
+    pid: conn.pid,
+    async call(req, o) {
+      const p = prepareRequest(o.keepOpen ? { ...req, keep_open: true } : req, { imagesDir: o.imagesDir, logDir: o.workDir });
+      try {
+        return await conn.request(p.req, { hooks: o.hooks, signal: o.signal, errorCode: 'RPC', logPath: p.logPath });
+      } finally {
+        p.cleanup();
+      }
+    },
+    async close() {
+      await conn.close();
+    },
+  };
+}
+
 /** Sends one request to a fresh `criu swrk` and returns CRIU's successful answer (throws otherwise). */
-export async function callCriu(
-  criu: CriuBinary,
-  req: CriuRequest,
-  opts: { imagesDir: string; workDir?: string; hooks?: CriuHooks; signal?: AbortSignal },
-): Promise<CriuResponse> {
-  const { criuCall } = await import('./rpc/one-shot.js');
-  return criuCall(criu, req, { imagesDir: opts.imagesDir, logDir: opts.workDir, hooks: opts.hooks, signal: opts.signal, errorCode: 'RPC' });
+export async function callCriu(criu: CriuBinary, req: CriuRequest, opts: CriuCallOptions): Promise<CriuResponse> {
+  const session = await openCriuSession(criu, { passFds: req.opts?.inherit_fd?.map((i) => i.fd) });
+  try {
+    return await session.call(req, opts);
+  } finally {
+    await session.close();
+  }
 }
 
 /** CRIU log lines that mean an image file is short, foreign or missing. */

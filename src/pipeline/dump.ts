@@ -14,13 +14,13 @@ import { addDirHashes } from '../checkpoint/dir-hashes.js';
 import { listImages } from '../checkpoint/images-list.js';
 import { cryoVersion, describeHost } from '../checkpoint/meta-file.js';
 import type { CheckpointMeta, CheckpointProcess, DumpStats, TreeState } from '../checkpoint/meta.js';
-import { readPstree } from '../checkpoint/pstree.js';
+import type { PstreeEntry } from '../checkpoint/pstree.js';
 import { DirSink } from '../checkpoint/sink-dir.js';
 import type { OciSinkOptions } from '../checkpoint/sink-oci.js';
 import type { CheckpointSink, SinkResult } from '../checkpoint/sink.js';
 import { removeStaleStaging } from '../checkpoint/staging.js';
 import { readStats } from '../checkpoint/stats.js';
-import { callCriu, failureFromCriu, type CriuCallHooks } from '../criu/call.js';
+import { failureFromCriu, openCriuSession, type CriuCallHooks, type CriuSession } from '../criu/call.js';
 import { findCriu } from '../criu/find.js';
 import { parsePid } from '../criu/options.js';
 import {
@@ -113,13 +113,13 @@ function interrupted(resumed: boolean): CryoError {
 }
 
 /** The dumped processes with the command lines of their host processes (read while the tree is stopped). */
-function describeProcesses(imagesDir: string, hostPids: number[]): CheckpointProcess[] {
+function describeProcesses(tree: PstreeEntry[], hostPids: number[]): CheckpointProcess[] {
   const byNsPid = new Map<number, number>();
   for (const h of hostPids) {
     const ns = innermostPid(h);
     if (ns !== undefined) byNsPid.set(ns, h);
   }
-  return readPstree(imagesDir).map((p) => {
+  return tree.map((p) => {
     const host = byNsPid.get(p.pid);
     const cmdline = host === undefined ? undefined : readCmdline(host);
     const out: CheckpointProcess = { pid: p.pid, ppid: p.ppid, pgid: p.pgid, sid: p.sid, threads: Math.max(p.tids.length, 1) };
@@ -158,28 +158,33 @@ export async function dump(pid: number, to: DumpDestination, opts: DumpOptions =
   if (opts.signal?.aborted) throw interrupted(false);
   removeStaleStaging();
   const { imagesDir } = await sink.prepare(treeMemoryBytes(target.rootPid));
+  // this machine's CPU (cpuinfo.img) from a CRIU of its own, while the other one dumps: it writes nothing else
+  const cpuinfo = recordCpuinfo(criu, imagesDir);
   const stopped = !opts.leaveRunning;
   // outside cryo: resumes the tree if cryo dies while CRIU or the commit holds it stopped
   const guardian: Guardian | undefined = stopped ? startGuardian() : undefined;
   try {
-    return await dumpGuarded(target, netns, criuOpts, criu, sink, imagesDir, guardian, t0, opts);
+    return await dumpGuarded(target, netns, criuOpts, criu, sink, imagesDir, cpuinfo, guardian, t0, opts);
   } finally {
+    await cpuinfo;
     await guardian?.release();
   }
 }
 
 async function dumpGuarded(
   target: DumpTarget, netns: boolean, criuOpts: ReturnType<typeof dumpRequestOptions>, criu: ReturnType<typeof findCriu>,
-  sink: CheckpointSink, imagesDir: string, guardian: Guardian | undefined, t0: number, opts: DumpOptions,
+  sink: CheckpointSink, imagesDir: string, cpuinfo: Promise<void>, guardian: Guardian | undefined, t0: number, opts: DumpOptions,
 ): Promise<DumpResult> {
-  await guardian?.watch('resume', listTree(target.rootPid));
   // CRIU: the tree is stopped, its images written; CRIU resumes it itself if anything fails
   const workDir = opts.workDir ?? imagesDir;
   const logName = opts.logFile ?? 'dump.log';
   const t1 = performance.now();
+  let session: CriuSession | undefined;
   try {
-    await recordCpuinfo(criu, imagesDir);
-    await callCriu(criu, {
+    session = await openCriuSession(criu);
+    // listed as late as possible: a child forked before CRIU's freeze is in the list
+    await guardian?.watch('resume', listTree(target.rootPid), session.pid);
+    await session.call({
       type: 'DUMP',
       opts: {
         ...criuOpts,
@@ -189,6 +194,9 @@ async function dumpGuarded(
       },
     }, { imagesDir, workDir: opts.workDir, hooks: opts.hooks });
   } catch (e) {
+    await session?.close();
+    // the CPU's CRIU writes into the images dir: it is done before that dir goes
+    await cpuinfo;
     const log = opts.workDir ? join(workDir, logName) : sink.keepFailedLog(join(imagesDir, logName));
     await sink.abort();
     const alive = readProcess(target.rootPid);
@@ -196,6 +204,7 @@ async function dumpGuarded(
       pid: target.pid, rootPid: target.rootPid, running: Boolean(alive && alive.state !== 'Z'),
     });
   }
+  await session.close();
   const criuMs = elapsedMs(t1);
   const pids = listTree(target.rootPid);
   const stopped = !opts.leaveRunning;
@@ -208,9 +217,10 @@ async function dumpGuarded(
   try {
     if (opts.signal?.aborted) throw interrupted(true);
     // only a complete image set is committed (files may vanish under a dump: a removed parent dir)
-    assertComplete(imagesDir);
+    const { tree: pstree } = assertComplete(imagesDir);
     const stats = readStats(workDir).dump;
     const dependencies = captureFiles(pids, imagesDir, opts);
+    await cpuinfo;
     const files = await listImages(imagesDir, { hash: sink.wantsHashes, signal: opts.signal });
     const recorded = recordedOptions(opts);
     meta = {
@@ -226,7 +236,7 @@ async function dumpGuarded(
         pidns: target.pidns,
         ...(target.pidns && target.nsPid !== undefined ? { nsPid: target.nsPid } : {}),
         netns,
-        processes: describeProcesses(imagesDir, pids),
+        processes: describeProcesses(pstree, pids),
       },
       restoreOptions: recorded.restore,
       dumpOptions: recorded.dump,
@@ -248,16 +258,18 @@ async function dumpGuarded(
 
   // committed: the checkpoint exists; end the tree unless it was asked to stay
   let tree: TreeState = opts.leaveRunning ? 'running' : 'ended';
+  let gone: Promise<unknown> | undefined;
   if (opts.leaveStopped) tree = 'stopped';
   else if (tree === 'ended') {
     await guardian?.watch('end', pids);
     signalTree(pids, 'SIGKILL');
     // as CRIU does: return only once they are dead (zombies at most), so a restore can start at once
-    await waitUntilGone(pids, 5000);
+    gone = waitUntilGone(pids, 5000);
   }
-  await guardian?.release();
-  // no downtime: the directory's hashes are computed once the tree was ended or resumed
+  // no downtime: the directory's hashes are computed once the tree was ended (while it dies) or resumed
   if ('dir' in placed && opts.hashes !== false) meta = await addDirHashes(placed.dir, meta, opts.signal).catch(() => meta);
+  await gone;
+  await guardian?.release();
   return {
     pid: target.pid,
     rootPid: target.rootPid,

@@ -8,7 +8,7 @@ import { CryoError, isCryoError } from '../errors.js';
 import type { CheckpointMeta } from '../checkpoint/meta.js';
 import type { OpenedCheckpoint } from '../checkpoint/source.js';
 import { readPstree, restoredPids } from '../checkpoint/pstree.js';
-import { callCriu } from '../criu/call.js';
+import { callCriu, type CriuSession } from '../criu/call.js';
 import { findCriu, type CriuBinary } from '../criu/find.js';
 import { firstErrors, logMessage } from '../criu/log.js';
 import { checkCriu } from '../criu/rpc/one-shot.js';
@@ -57,11 +57,16 @@ function older(a: string, b: string): boolean {
   return false;
 }
 
-/** CRIU's CPUINFO_CHECK on the images' cpuinfo.img: undefined when it passes, else the reason from CRIU's log. */
-async function checkCpuinfo(criu: CriuBinary, dir: string): Promise<string | undefined> {
+/**
+ * CRIU's CPUINFO_CHECK on the images' cpuinfo.img: undefined when it passes, else the reason from CRIU's
+ * log. On `session` when given (kept open: restore sends its RESTORE next), else on a CRIU of its own.
+ */
+export async function checkCpuinfo(criu: CriuBinary, dir: string, session?: CriuSession): Promise<string | undefined> {
   const work = mkdtempSync(join(os.tmpdir(), 'cryo-cpuinfo-'));
   try {
-    await callCriu(criu, { type: 'CPUINFO_CHECK', opts: { log_file: 'cpuinfo-check.log', log_level: 4 } }, { imagesDir: dir, workDir: work });
+    const req = { type: 'CPUINFO_CHECK' as const, opts: { log_file: 'cpuinfo-check.log', log_level: 4 } };
+    if (session) await session.call(req, { imagesDir: dir, workDir: work, keepOpen: true });
+    else await callCriu(criu, req, { imagesDir: dir, workDir: work });
     return undefined;
   } catch (e) {
     let log = '';
@@ -143,6 +148,8 @@ export interface TargetCheckOptions extends PortableRestoreOptions {
   criu?: string;
   /** restore's own pre-check: skips what restore checks itself (pids) or what only informs */
   forRestore?: boolean;
+  /** CRIU's CPU check already under way (restore starts it early, on the CRIU that restores) */
+  cpuCheck?: Promise<string | undefined>;
 }
 
 /** Checks, without restoring, whether the opened checkpoint can be restored on this machine. */
@@ -182,7 +189,7 @@ export async function checkTarget(opened: OpenedCheckpoint, opts: TargetCheckOpt
     blockers.push({ area: 'kernel', message: 'the images hold a time namespace and this kernel has none (CONFIG_TIME_NS)', fix: 'restore on a kernel with time namespaces (5.6 or newer, CONFIG_TIME_NS=y)' });
   }
   // CRIU's cpuinfo check runs in its own process while the files are compared here (same results, same order)
-  const cpuCheck = criu && existsSync(join(opened.dir, 'cpuinfo.img')) ? checkCpuinfo(criu, opened.dir) : undefined;
+  const cpuCheck = opts.cpuCheck ?? (criu && existsSync(join(opened.dir, 'cpuinfo.img')) ? checkCpuinfo(criu, opened.dir) : undefined);
   cpuCheck?.catch(() => {}); // awaited below: no unhandled rejection when checkFiles throws first
   let files: FileProblem[];
   try {

@@ -12,9 +12,11 @@ export interface RestoreWatchdog {
   finish(rootPid?: number): Promise<void>;
 }
 
-/** CRIU processes this process started, with their descendants, CRIU first. */
-function listCriuTrees(): number[] {
-  return childPids(process.pid).filter((c) => readProcess(c)?.comm === 'criu').flatMap((c) => listTree(c));
+/** CRIU processes this process started (`criuPid`, and any named criu), with their descendants, CRIU first. */
+function listCriuTrees(criuPid?: number): number[] {
+  // a provisioned CRIU runs under its loader's name (ld-linux-x86-64): known by pid, not by name
+  const kids = childPids(process.pid).filter((c) => c === criuPid || readProcess(c)?.comm === 'criu');
+  return kids.flatMap((c) => listTree(c));
 }
 
 function isLive(pid: number): boolean {
@@ -22,13 +24,13 @@ function isLive(pid: number): boolean {
   return s !== undefined && s !== 'Z' && s !== 'X';
 }
 
-/** Starts the watchdog for one CRIU restore. */
-export function watchRestore(timeoutMs: number, signal?: AbortSignal): RestoreWatchdog {
+/** Starts the watchdog for one CRIU restore (by `criuPid`, when known). */
+export function watchRestore(timeoutMs: number, signal?: AbortSignal, criuPid?: number): RestoreWatchdog {
   let fired: RestoreWatchdog['fired'];
   let finished = false;
   const killed = new Set<number>();
   const sweep = (extra: number[] = []) => {
-    for (const p of [...listCriuTrees(), ...extra]) killed.add(p);
+    for (const p of [...listCriuTrees(criuPid), ...extra]) killed.add(p);
     signalTree([...killed].filter(isLive), 'SIGKILL');
   };
   let sweeper: NodeJS.Timeout | undefined;

@@ -3,7 +3,7 @@
 // the options its dump recorded (the caller's own win), and closed. Trees dumped from cryo's PID
 // namespace come back in a fresh namespace (no pid can collide); bare trees get their original
 // pids, so cryo first waits for zombies that still hold them and names a pid a live process holds.
-import { closeSync, constants, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CryoError } from '../errors.js';
 import { assertComplete } from '../checkpoint/complete.js';
@@ -14,12 +14,12 @@ import type { RestoreStats } from '../checkpoint/meta.js';
 import { openCheckpoint, type CheckpointInput } from '../checkpoint/open.js';
 import { restoredPids } from '../checkpoint/pstree.js';
 import { readStats } from '../checkpoint/stats.js';
-import { callCriu, failureFromCriu, type CriuCallHooks } from '../criu/call.js';
-import { findCriu } from '../criu/find.js';
+import { callCriu, failureFromCriu, openCriuSession, type CriuCallHooks, type CriuSession } from '../criu/call.js';
+import { findCriu, type CriuBinary } from '../criu/find.js';
 import { findInNamespace, readProcess } from '../kernel/process.js';
 import { childPids } from '../kernel/run.js';
 import { restoreRequestOptions, type CriuRestoreOptions } from './criu-options.js';
-import { prepareTarget } from './portable-check.js';
+import { checkCpuinfo, prepareTarget } from './portable-check.js';
 import type { PortableRestoreOptions } from './portable.js';
 import { watchRestore } from './restore-watchdog.js';
 import { elapsedMs } from './time.js';
@@ -91,6 +91,23 @@ function given(o: object): Record<string, unknown> {
   return out;
 }
 
+/** The fds a restore's inherit_fd names (CRIU gets them at the same numbers); invalid options throw later, where they always did. */
+function inheritedFds(o: CriuRestoreOptions): number[] | undefined {
+  try {
+    return (restoreRequestOptions(o).inherit_fd as Array<{ fd: number }> | undefined)?.map((i) => i.fd);
+  } catch {
+    return undefined;
+  }
+}
+
+/** CRIU's CPU check on the restore's own CRIU (kept open for the RESTORE); undefined without cpuinfo.img (or a CRIU). */
+function startCpuCheck(criu: CriuBinary, dir: string, session: CriuSession | undefined): Promise<string | undefined> | undefined {
+  if (!session || !existsSync(join(dir, 'cpuinfo.img'))) return undefined;
+  const check = checkCpuinfo(criu, dir, session);
+  check.catch(() => {}); // awaited by checkTarget; no unhandled rejection when a check there throws first
+  return check;
+}
+
 function regularBytes(dir: string): number {
   let n = 0;
   for (const name of readdirSync(dir)) {
@@ -113,6 +130,7 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
   const opened = await openCheckpoint(from, { signal, onProgress });
   // the caller's work dir is theirs; a private one goes unless the restore failed (its log is the story)
   const work: { dir?: string; keep: boolean } = { dir: opts.workDir, keep: opts.workDir !== undefined };
+  let session: CriuSession | undefined;
   try {
     // a directory must be safe from swaps and match its cryo.json (sizes, types, sha256s) before CRIU reads it
     if (opened.kind === 'dir') assertNotSwappable(opened.dir);
@@ -120,9 +138,12 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
     const meta = opened.meta;
     if (meta) await checkDirFiles(opened.dir, meta, { hash: opened.kind === 'dir', signal });
     if (signal?.aborted) throw new CryoError('FAILED', 'interrupted before the restore', { hint: 'nothing was restored' });
-    // the target checked and the carried files put back, before CRIU runs (docs/portable.md)
-    await prepareTarget(opened, { criu: opts.criu, overwriteFiles, onFilesPlaced });
     const merged = { ...(meta?.restoreOptions ?? {}), ...given(criuGiven) } as CriuRestoreOptions;
+    // one CRIU for the CPU check and the restore: the check runs on it (kept open) while the target is checked here
+    session = await openCriuSession(criu, { passFds: inheritedFds(merged) }).catch(() => undefined);
+    const cpuCheck = startCpuCheck(criu, opened.dir, session);
+    // the target checked and the carried files put back, before CRIU runs (docs/portable.md)
+    await prepareTarget(opened, { criu: opts.criu, overwriteFiles, onFilesPlaced, cpuCheck });
     // a root with pid 1 is a PID namespace's init: CRIU recreates the namespace, nothing can collide
     if (!meta?.tree.pidns && tree[0]!.pid !== 1) await waitForPids(restoredPids(tree, zombies), pidWaitMs ?? 5000);
     const prepareMs = elapsedMs(t0);
@@ -132,14 +153,18 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
     const t1 = performance.now();
     let rootPid: number;
     const timeoutMs = restoreTimeoutMs ?? 60000;
-    const watchdog = watchRestore(timeoutMs, signal);
+    const watchdog = watchRestore(timeoutMs, signal, session?.pid);
     let failure: unknown;
     try {
-      const resp = await callCriu(criu, { type: 'RESTORE', opts: { ...restoreRequestOptions(merged), log_file: logName } }, { imagesDir: opened.dir, workDir, hooks });
+      const req = { type: 'RESTORE' as const, opts: { ...restoreRequestOptions(merged), log_file: logName } };
+      const at = { imagesDir: opened.dir, workDir, hooks };
+      const resp = session ? await session.call(req, at) : await callCriu(criu, req, at);
       rootPid = Number(resp.restore?.pid);
     } catch (e) {
       failure = e;
       rootPid = 0;
+    } finally {
+      await session?.close();
     }
     await watchdog.finish(rootPid);
     if (watchdog.fired || failure !== undefined) work.keep = true;
@@ -167,6 +192,7 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
       ...(opened.kind === 'dir' ? { dir: opened.path } : { archive: opened.path, bytes: opened.bytes ?? 0 }),
     };
   } finally {
+    await session?.close();
     await opened.close();
     if (work.dir && !work.keep) rmSync(work.dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // One running `criu swrk 3` over a SOCK_SEQPACKET socketpair: spawn it (signal-shielded), send a
 // request, answer NOTIFYs through hooks until the final answer, close or kill it, and reap it.
 // No thread blocks: receives wait on an event-loop poll handle (src/kernel/socket.ts).
-import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { CryoError, type ErrorCode } from '../../errors.js';
 import { closeFd, PacketSocket, seqpacketPair, SyscallError } from '../../kernel/socket.js';
 import { isExecutable } from '../find.js';
@@ -255,23 +255,18 @@ export class CriuConnection {
 
 // The terminal's Ctrl-C, Ctrl-Z, Ctrl-\ and hang-up go to the whole foreground process group. CRIU
 // killed by one of them in the middle of a dump loses the tree (seen: SIGINT during a 512 MiB dump left
-// neither the tree nor a checkpoint), so CRIU starts with them ignored (an ignored signal stays ignored
-// across exec; libuv resets dispositions in the child, hence `env`). cryo itself holds them back until
-// CRIU has answered. Where env lacks --ignore-signal (coreutils < 9), CRIU gets a session of its own.
-const SHIELD = '--ignore-signal=INT,QUIT,TSTP,HUP';
-let shield: string | null | undefined;
-function signalShield(): string | null {
-  if (shield === undefined) {
-    const env = ['/usr/bin/env', '/bin/env'].find(isExecutable);
-    shield = env && spawnSync(env, [SHIELD, 'true'], { stdio: 'ignore' }).status === 0 ? env : null;
-  }
-  return shield;
-}
+// neither the tree nor a checkpoint), so CRIU starts with them ignored: a POSIX shell sets them to
+// ignored and execs CRIU (an ignored signal stays ignored across exec; libuv resets dispositions in
+// the child, hence the shell). It costs one exec, where asking env whether it has --ignore-signal
+// cost two more on every command. cryo itself holds them back until CRIU has answered. Without a
+// /bin/sh, CRIU gets a session of its own.
+const SHELL = '/bin/sh';
+const SHIELD = 'trap "" INT QUIT TSTP HUP; exec "$0" "$@"';
 
 /** Spawns `<criu> swrk 3` with its end of a fresh socketpair as fd 3; our copy of that end is closed. */
 export function openCriu(criu: CriuPath, opts: OpenCriuOptions = {}): CriuConnection {
   if (!isExecutable(criu.path)) throw noCriu(criu, new Error(`${criu.path} is not an executable file`));
-  const env = signalShield();
+  const shielded = isExecutable(SHELL);
   const [ours, theirs] = seqpacketPair();
   let child: ChildProcess;
   try {
@@ -279,8 +274,8 @@ export function openCriu(criu: CriuPath, opts: OpenCriuOptions = {}): CriuConnec
     for (const fd of opts.passFds ?? []) if (fd > 3) (stdio as unknown[])[fd] = fd;
     for (let i = 4; i < stdio.length; i++) stdio[i] ??= 'ignore';
     const options = { stdio, env: opts.env ?? process.env };
-    child = env
-      ? spawn(env, [SHIELD, criu.path, 'swrk', '3'], options) // env execs criu: the pid is CRIU's
+    child = shielded
+      ? spawn(SHELL, ['-c', SHIELD, criu.path, 'swrk', '3'], options) // the shell execs criu: the pid is CRIU's
       : spawn(criu.path, ['swrk', '3'], { ...options, detached: true });
   } catch (e) {
     closeFd(ours);
