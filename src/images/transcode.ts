@@ -97,17 +97,21 @@ function writerOf(type: MessageType, pretty: boolean, isHex: boolean): MessageWr
   // nested writers resolved on first use: types may refer to themselves
   const S = fields.map((f, i) => () => (subs[i] ??= writerOf(f.messageType!, pretty, isHex || f.opts.hex === true)));
   const EQ = fields.map((f) => (f.enumType ? new Map([...f.enumType.byNumber].map(([n, name]) => [n, `"${name}"`])) : undefined));
-  let cases = '';
+  // fields must come in field-number order (as protobuf-c writes them): one test per field, in order,
+  // instead of a dispatch loop; anything else (order, duplicates, unknown fields) is left at the end
+  let code = '';
   fields.forEach((f, i) => {
     const key = ((f.id << 3) | f.wireType) >>> 0;
     // pretty IP addresses join the words of the whole array: the general path does that
     if (pretty && f.repeated && f.opts.ipadd) return;
-    let head: string;
-    if (f.repeated) {
-      head = `if (last === ${i}) o.ascii(${txt('more')});
-        else { if (last > ${i}) throw BAIL; if (open) o.ascii(${txt('arrClose')}); last = ${i}; o.ascii(${openOf(i)}); first = false; o.ascii(${txt('arrOpen')}); open = true; }`;
-    } else {
-      head = `if (last >= ${i}) throw BAIL; if (open) { o.ascii(${txt('arrClose')}); open = false; } last = ${i};${f.required ? ' req++;' : ''} o.ascii(${openOf(i)}); first = false;`;
+    let match: string;
+    let klen: number;
+    if (key < 0x80) { match = `p < end && b[p] === ${key}`; klen = 1; }
+    else if (key < 0x4000) { match = `p + 1 < end && b[p] === ${(key & 0x7f) | 0x80} && b[p + 1] === ${key >>> 7}`; klen = 2; }
+    else {
+      // field numbers past 2047 (none in CRIU's schemas): the general path
+      if (f.required) code += '    throw BAIL;\n';
+      return;
     }
     const plain = plainNumber(f, pretty, isHex);
     const inner = f.repeated ? 'level + 2' : 'level + 1';
@@ -139,7 +143,13 @@ function writerOf(type: MessageType, pretty: boolean, isHex: boolean): MessageWr
       default:
         value = `r.pos = p; H.writeOther(o, r, F[${i}], ${pretty}, ${isHex}, depth); p = r.pos;`;
     }
-    cases += `      case ${key}: { ${head}\n        ${value}\n        continue; }\n`;
+    const open = `o.ascii(${openOf(i)}); first = false;`;
+    if (f.repeated) {
+      code += `    if (${match}) {\n      p += ${klen}; ${open} o.ascii(${txt('arrOpen')});\n      ${value}
+      while (${match}) { p += ${klen}; o.ascii(${txt('more')});\n        ${value} }\n      o.ascii(${txt('arrClose')});\n    }\n`;
+    } else {
+      code += `    if (${match}) {\n      p += ${klen}; ${open}\n      ${value}\n    }${f.required ? ' else throw BAIL;' : ''}\n`;
+    }
   });
   const lazies = fields.map((f, i) => (f.kind === 'message' ? `let W${i};` : '')).join(' ');
   const body = `
@@ -148,16 +158,8 @@ function writerOf(type: MessageType, pretty: boolean, isHex: boolean): MessageWr
     let p = r.pos;
     r.end = end;
     ${pretty ? 'const P = LV[level] ?? (LV[level] = PRE(level));' : ''}
-    let last = -1, open = false, first = true, req = 0, c = 0;
-    while (p < end) {
-      let key = b[p];
-      if (key < 0x80) p++; else { r.pos = p; key = r.varint32() >>> 0; p = r.pos; }
-      switch (key) {
-${cases}      }
-      throw BAIL;
-    }
-    if (open) o.ascii(${txt('arrClose')});
-    if (req !== ${type.required.length}) throw BAIL;
+    let first = true, c = 0;
+${code}    if (p < end) throw BAIL;
     o.ascii(first ? '{}' : ${txt('close')});
     r.pos = p;`;
   const LV: Prefixes[] = [];

@@ -19,8 +19,15 @@ export function renderFds(procs: FdsProcess[]): string {
   return out.join('\n') + '\n';
 }
 
+// two hex digits per byte value: numbers past 2^31 (every address) take V8's slow path through toString(16)
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function hex8(v: number | bigint): string {
-  return v.toString(16).padStart(8, '0');
+  if (typeof v === 'bigint' || v < 0 || v > Number.MAX_SAFE_INTEGER) return v.toString(16).padStart(8, '0');
+  const hi = Math.floor(v / 65536);
+  const lo = v - hi * 65536;
+  const s = hi.toString(16) + HEX2[lo >>> 8]! + HEX2[lo & 255]!;
+  return s.length >= 8 ? s : s.padStart(8, '0');
 }
 
 export function renderMems(procs: MemsProcess[]): string {
