@@ -17,6 +17,60 @@ import { fixtureDir, prng } from '../helpers/images-fixtures.js';
 
 const TWO64 = 1n << 64n;
 
+/** The top-level fields of an encoded message, each as its bytes (key and value). */
+function splitFields(body: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let p = 0;
+  const varint = (): number => {
+    let x = 0;
+    let mul = 1;
+    for (;;) {
+      const c = body[p++]!;
+      x += (c & 0x7f) * mul;
+      if (c < 0x80) return x;
+      mul *= 128;
+    }
+  };
+  while (p < body.length) {
+    const at = p;
+    const wt = varint() % 8;
+    if (wt === 0) varint();
+    else if (wt === 1) p += 8;
+    else if (wt === 5) p += 4;
+    else {
+      const len = varint();
+      p += len;
+    }
+    out.push(body.subarray(at, p));
+  }
+  return out;
+}
+
+/** An image of one entry whose top-level fields are written in a shuffled order. */
+function shuffledImage(bytes: Buffer, header: number, rnd: () => number): Buffer {
+  const fields = splitFields(bytes.subarray(header + 4));
+  for (let i = fields.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [fields[i], fields[j]] = [fields[j]!, fields[i]!];
+  }
+  const body = Buffer.concat(fields);
+  const size = Buffer.alloc(4);
+  size.writeUInt32LE(body.length);
+  return Buffer.concat([bytes.subarray(0, header), size, body]);
+}
+
+/** The full decode as lean entries should look: safe 64-bit integers as numbers, unknown-field symbols gone. */
+function toLean(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(toLean);
+  if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = toLean(x);
+    return o;
+  }
+  return v;
+}
+
 /** A random value of a field's kind, within what the encoder accepts; edges (0, 2^53, 2^64-1) often. */
 function randomScalar(f: FieldInfo, rnd: () => number): unknown {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -64,6 +118,30 @@ function plainImageTypes(): Array<{ magic: string; first: MessageType; rest: Mes
   }
   return out;
 }
+
+describe('lean decoding: fields in order (one test each) and in any order (the loop)', () => {
+  it('equals the full decode on random messages of every plain image type, written in order and shuffled', () => {
+    const rnd = prng(0x1ea7);
+    let shuffled = 0;
+    for (const t of plainImageTypes()) {
+      for (let i = 0; i < 30; i++) {
+        const bytes = encodeImage({ magic: t.magic, entries: [randomMessage(t.first, rnd)] });
+        const header = bytes.readUInt32LE(0) === 0x58313116 ? 4 : 8; // inventory has no secondary magic
+        const variants = [bytes, shuffledImage(bytes, header, rnd)];
+        if (!variants[1]!.equals(bytes)) shuffled++;
+        for (const b of variants) {
+          const full = decodeImage(b, { name: `${t.magic}.img` });
+          const lean = decodeImage(b, { name: `${t.magic}.img`, lean: true });
+          assert.deepStrictEqual(lean.entries, toLean(full.entries), `${t.magic} set ${i}`);
+          // and the direct JSON, where it answers, is the general path's
+          const fast = transcodeToJson(b, { name: `${t.magic}.img` });
+          if (fast) assert.equal(fast.toString('latin1'), imageToJson(full));
+        }
+      }
+    }
+    assert.ok(shuffled > 500, `only ${shuffled} shuffled`);
+  });
+});
 
 describe('direct JSON (transcode) against decode-then-render', () => {
   it('agrees on random messages of every plain image type, plain and pretty', () => {
