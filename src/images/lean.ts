@@ -173,54 +173,27 @@ function leanDecoder(type: MessageType, sel: FieldSelection | undefined): LeanDe
     return k === undefined ? '' : ` q${k >> 5} |= ${(1 << (k & 31)) | 0};`;
   };
   // dispatch on the field number (dense: a jump table even before the function is optimised), then
-  // check the wire type; a mismatch falls through to the skip below, as an unknown field would.
-  // Before that loop, the fields as protobuf-c writes them (field-number order, unpacked) are read by
-  // one test each, in order: the same actions, run with less code while V8 has not optimised it yet.
+  // check the wire type; a mismatch falls through to the skip below, as an unknown field would
   let cases = '';
-  let inOrder = '';
   fields.forEach((f, i) => {
     const name = JSON.stringify(f.name);
-    const key = ((f.id << 3) | f.wireType) >>> 0;
-    // the key's bytes at r.pos (one for field numbers below 16, two below 2048)
-    const match = key < 0x80 ? `r.pos < r.end && buf[r.pos] === ${key}`
-      : key < 0x4000 ? `r.pos + 1 < r.end && buf[r.pos] === ${(key & 0x7f) | 0x80} && buf[r.pos + 1] === ${key >>> 7}` : undefined;
-    const klen = key < 0x80 ? 1 : 2;
-    /** one occurrence, in order: the action of the field's case (`at` and `wt` as the loop has them) */
-    const ordered = (action: string, repeat: boolean): void => {
-      if (!match) return;
-      const step = `at = r.pos; r.pos += ${klen}; ${action}`;
-      inOrder += repeat ? `    while (${match}) { ${step} }\n` : `    if (${match}) { ${step} }\n`;
-    };
     if (sel && !sel.has(f.name)) {
-      if (requiredIndex.has(f)) {
-        cases += `case ${f.id}: if (wt === ${f.wireType}) { r.skip(${f.wireType}, at);${mark(f)} continue; } break;\n`;
-        ordered(`r.skip(${f.wireType}, at);${mark(f)}`, false);
-      }
+      if (requiredIndex.has(f)) cases += `case ${f.id}: if (wt === ${f.wireType}) { r.skip(${f.wireType}, at);${mark(f)} continue; } break;\n`;
       return;
     }
     if (f.kind === 'message') {
       lazies += `let d${i};\n`;
       const read = `const e = range(r); const outer = r.end; r.end = e; const m = (d${i} ??= D[${i}]())(r, depth + 1); r.end = outer;`;
-      if (f.repeated) {
-        const act = `${read} const a = out[${name}]; if (a === undefined) out[${name}] = [m]; else a.push(m);`;
-        cases += `case ${f.id}: if (wt === 2) { ${act} continue; } break;\n`;
-        ordered(`{ ${act} }`, true);
-      } else {
-        const act = `${read} const o = out[${name}]; if (o === undefined) out[${name}] = m; else Object.assign(o, m);${mark(f)}`;
-        cases += `case ${f.id}: if (wt === 2) { ${act} continue; } break;\n`;
-        ordered(`{ ${act} }`, false);
-      }
+      if (f.repeated) cases += `case ${f.id}: if (wt === 2) { ${read} const a = out[${name}]; if (a === undefined) out[${name}] = [m]; else a.push(m); continue; } break;\n`;
+      else cases += `case ${f.id}: if (wt === 2) { ${read} const o = out[${name}]; if (o === undefined) out[${name}] = m; else Object.assign(o, m);${mark(f)} continue; } break;\n`;
       return;
     }
     const val = valueCode(f, i);
     if (!f.repeated) {
       cases += `case ${f.id}: if (wt === ${f.wireType}) { out[${name}] = ${val};${mark(f)} continue; } break;\n`;
-      ordered(`out[${name}] = ${val};${mark(f)}`, false);
       return;
     }
-    const act = `const x = ${val}; const a = out[${name}]; if (a === undefined) out[${name}] = [x]; else a.push(x);`;
-    let c = `case ${f.id}: if (wt === ${f.wireType}) { ${act} continue; }\n`;
-    ordered(`{ ${act} }`, true);
+    let c = `case ${f.id}: if (wt === ${f.wireType}) { const x = ${val}; const a = out[${name}]; if (a === undefined) out[${name}] = [x]; else a.push(x); continue; }\n`;
     // packed
     if (f.wireType !== 2) c += `  if (wt === 2) { const e = range(r); const outer = r.end; r.end = e; let a = out[${name}]; if (a === undefined) out[${name}] = a = []; while (r.pos < e) a.push(${val}); r.end = outer; continue; }\n`;
     cases += `${c}  break;\n`;
@@ -239,9 +212,8 @@ function leanDecoder(type: MessageType, sel: FieldSelection | undefined): LeanDe
     const buf = r.buf;
     const start = r.pos;
     let v = 0;${qs.map((q) => ` let ${q} = 0;`).join('')}
-    let at = start;
-${inOrder}    while (r.pos < r.end) {
-      at = r.pos;
+    while (r.pos < r.end) {
+      const at = r.pos;
       let key = buf[at];
       if (key < 0x80) r.pos = at + 1; else key = r.varint32() >>> 0;
       const wt = key & 7;
