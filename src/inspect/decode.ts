@@ -3,6 +3,6 @@
 // pagemaps cheap.
 import { readImageLean } from '../images/read-image.js';
 
-export function decodeImageFile(path: string, fields?: readonly string[]): Record<string, any>[] {
-  return readImageLean(path, fields ? { fields } : {}).entries as Record<string, any>[];
+export function decodeImageFile(path: string): Record<string, any>[] {
+  return readImageLean(path).entries as Record<string, any>[];
 }

@@ -85,9 +85,6 @@ class ObjectIds {
   }
 }
 
-// what the mems view reads of an mm image: 20,000 VMAs decode (and are collected) faster without the rest
-const MEMS_FIELDS = ['exe_file_id', 'vmas.start', 'vmas.end', 'vmas.pgoff', 'vmas.shmid', 'vmas.prot', 'vmas.flags', 'vmas.status'];
-
 const PROTS = ['---', 'r--', '-w-', 'rw-', '--x', 'r-x', '-wx', 'rwx'];
 
 export function exploreMems(img: ImageDir): MemsProcess[] {
@@ -95,7 +92,7 @@ export function exploreMems(img: ImageDir): MemsProcess[] {
   const oids = new ObjectIds();
   return liveEntries(img).map((p) => {
     const pid = taskId(p, 'pid');
-    const mm = img.firstWith(`mm-${pid}.img`, MEMS_FIELDS);
+    const mm = img.first(`mm-${pid}.img`);
     const vmas = ((mm.vmas ?? []) as Entry[]).map((v) => {
       const st = Number(v.status);
       let fn: string;

@@ -47,23 +47,6 @@ export class ImageDir {
     return got;
   }
 
-  /**
-   * The first entry of a one-entry image with only `fields` decoded (see DecodeOptions.fields): for a
-   * view that reads a few fields of a large image (the VMAs of an mm image). Cached apart from the whole.
-   */
-  firstWith(name: string, fields: readonly string[]): Entry {
-    const key = `${name}\0${fields.join(',')}`;
-    let got = this.cache.get(key);
-    if (!got) {
-      if (!this.has(name)) throw missingImage(this.dir, name);
-      got = this.cache.get(name) ?? decodeImageFile(this.path(name), fields);
-      this.cache.set(key, got);
-    }
-    const e = got[0];
-    if (!e) throw new CryoError('BAD_IMAGE', `${name} in ${this.dir} has no entries`, { hint: 'the checkpoint is truncated or damaged', details: { file: this.path(name) } });
-    return e;
-  }
-
   /** Entries of an image that may legitimately be absent (undefined then). */
   optional(name: string): Entry[] | undefined {
     return this.has(name) ? this.entries(name) : undefined;
