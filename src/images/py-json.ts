@@ -42,16 +42,15 @@ export class Out {
   }
 
   int(v: number): void {
-    // integer arithmetic on at most 8 digits at a time (2^53 has 16): no float division per digit
-    if (v >= 0 && v <= 9007199254740991 && v % 1 === 0) {
+    if (v >= 0 && v < 1e15 && Number.isInteger(v)) {
       if (this.len + 16 > this.buf.length) this.grow(16);
-      if (v < 100000000) this.len = putDigits(this.buf, this.len, v);
-      else {
-        const hi = Math.floor(v / 100000000);
-        const l = putDigits(this.buf, this.len, hi);
-        putDigits8(this.buf, l, v - hi * 100000000);
-        this.len = l + 8;
-      }
+      const b = this.buf;
+      if (v < 10) { b[this.len++] = 48 + v; return; }
+      let digits = 0;
+      for (let t = v; t >= 1; t = Math.floor(t / 10)) digits++;
+      let l = this.len + digits;
+      this.len = l;
+      for (let t = v; t >= 1; t = Math.floor(t / 10)) b[--l] = 48 + (t % 10);
     } else this.ascii(numberText(v));
   }
 
@@ -61,28 +60,6 @@ export class Out {
 
   text(): string {
     return this.buf.toString('latin1', 0, this.len);
-  }
-}
-
-/** The decimal digits of 0 <= v < 1e8 at b[at]; returns the position after them. */
-function putDigits(b: Uint8Array, at: number, v: number): number {
-  const n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : 8;
-  let t = v | 0;
-  for (let e = at + n - 1; e >= at; e--) {
-    const q = (t / 10) | 0;
-    b[e] = 48 + t - q * 10;
-    t = q;
-  }
-  return at + n;
-}
-
-/** 0 <= v < 1e8 as exactly 8 digits, zero-padded. */
-function putDigits8(b: Uint8Array, at: number, v: number): void {
-  let t = v | 0;
-  for (let e = at + 7; e >= at; e--) {
-    const q = (t / 10) | 0;
-    b[e] = 48 + t - q * 10;
-    t = q;
   }
 }
 
