@@ -54,6 +54,31 @@ function writeU64(o: Out, r: Reader, f: FieldInfo, pretty: boolean, isHex: boole
   else writeScalar(o, f, n, pretty, isHex);
 }
 
+/** Consecutive occurrences of a repeated message field (r.pos at the first one's length), separated by `more`. */
+function writeMessages(o: Out, r: Reader, end: number, k0: number, k1: number, w: MessageWriter, level: number, depth: number, more: string): void {
+  const b = r.buf;
+  let p = r.pos;
+  for (;;) {
+    r.pos = p;
+    const len = r.varint32() >>> 0;
+    p = r.pos;
+    if (len > end - p) throw BAIL;
+    w(o, r, p + len, level, depth);
+    p = r.pos;
+    r.end = end;
+    // the next key: the same field again, or the end of the array
+    if (k1 < 0) {
+      if (p >= end || b[p] !== k0) break;
+      p += 1;
+    } else {
+      if (p + 1 >= end || b[p] !== k0 || b[p + 1] !== k1) break;
+      p += 2;
+    }
+    o.ascii(more);
+  }
+  r.pos = p;
+}
+
 /** Any other scalar, the decoder's way (its value types) and the writer's rendering. */
 function writeOther(o: Out, r: Reader, f: FieldInfo, pretty: boolean, isHex: boolean, depth: number): void {
   writeScalar(o, f, readScalar(r, f, depth), pretty, isHex);
@@ -100,6 +125,8 @@ function writerOf(type: MessageType, pretty: boolean, isHex: boolean): MessageWr
   // fields must come in field-number order (as protobuf-c writes them): one test per field, in order,
   // instead of a dispatch loop; anything else (order, duplicates, unknown fields) is left at the end
   let code = '';
+  // whether a field is the first written is known while generating once a required field was written
+  let firstKnown: boolean | undefined = true;
   fields.forEach((f, i) => {
     const key = ((f.id << 3) | f.wireType) >>> 0;
     // pretty IP addresses join the words of the whole array: the general path does that
@@ -143,8 +170,20 @@ function writerOf(type: MessageType, pretty: boolean, isHex: boolean): MessageWr
       default:
         value = `r.pos = p; H.writeOther(o, r, F[${i}], ${pretty}, ${isHex}, depth); p = r.pos;`;
     }
-    const open = `o.ascii(${openOf(i)}); first = false;`;
-    if (f.repeated) {
+    const open = firstKnown === undefined ? `o.ascii(${openOf(i)}); first = false;`
+      : flat ? `o.ascii(${lit(firstKnown ? flat.open[i]! : flat.comma[i]!)}); first = false;`
+        : `o.ascii(P.${firstKnown ? 'open' : 'comma'}[${i}]); first = false;`;
+    if (f.required) firstKnown = false;
+    else if (firstKnown) firstKnown = undefined;
+    if (f.repeated && f.kind === 'message') {
+      // the loop over many messages (VMAs) in a small function of its own: V8 then optimises that
+      // loop alone rather than compiling the whole enclosing message's writer for it
+      const k0 = key < 0x80 ? key : (key & 0x7f) | 0x80;
+      const k1 = key < 0x80 ? -1 : key >>> 7;
+      code += `    if (${match}) {\n      p += ${klen}; ${open} o.ascii(${txt('arrOpen')});
+      r.pos = p; H.writeMessages(o, r, end, ${k0}, ${k1}, (W${i} ??= S[${i}]()), ${inner}, depth + 1, ${txt('more')}); p = r.pos;
+      o.ascii(${txt('arrClose')});\n    }\n`;
+    } else if (f.repeated) {
       code += `    if (${match}) {\n      p += ${klen}; ${open} o.ascii(${txt('arrOpen')});\n      ${value}
       while (${match}) { p += ${klen}; o.ascii(${txt('more')});\n        ${value} }\n      o.ascii(${txt('arrClose')});\n    }\n`;
     } else {
@@ -166,7 +205,7 @@ ${code}    if (p < end) throw BAIL;
   const PRE = (level: number) => prefixesAt(type, pretty, level);
   // eslint-disable-next-line no-new-func
   const make = new Function('H', 'F', 'S', 'EQ', 'LV', 'PRE', 'BAIL', `${lazies}\nreturn function t_${type.name.replace(/\W/g, '_')}(o, r, end, level, depth) {${body}\n};`);
-  const w = make({ writeU64, writeOther, writeScalar }, fields, S, EQ, LV, PRE, BAIL) as MessageWriter;
+  const w = make({ writeU64, writeOther, writeScalar, writeMessages }, fields, S, EQ, LV, PRE, BAIL) as MessageWriter;
   byMode[slot] = w;
   return w;
 }
