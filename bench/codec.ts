@@ -1,5 +1,7 @@
 // Benchmark: decode the mm image of a process with 20,000 mappings with `cryo decode` and with
-// `crit decode` (whole CLI calls, startup included), in one run; prints the ratio.
+// `crit decode` (whole CLI calls, startup included), in one run; prints the ratio. BENCH_CLI picks the
+// cryo build to measure; BENCH_BASE names a second build (another checkout's dist/src/cli/main.js),
+// measured in the same interleaved trials: before/after figures of a change.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +11,6 @@ import { findCrit } from '../test/helpers/env.js';
 
 const MAPPINGS = Number(process.env.MAPPINGS ?? 20000);
 const root = new URL('../../', import.meta.url).pathname;
-const cliPath = join(root, 'dist/src/cli/main.js');
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
     const mm = join(dir, readdirSync(dir).find((f) => f.startsWith('mm-'))!);
     const json = join(base, 'out.json');
     console.log(`mm image: ${statSync(mm).size} bytes, ${MAPPINGS} mappings requested`);
+    const cliPath = process.env.BENCH_CLI ?? join(root, 'dist/src/cli/main.js');
+    const basePath = process.env.BENCH_BASE;
     const pstree = join(dir, 'pstree.img');
     const runs = Number(process.env.RUNS ?? 7);
     // startup: the same command on a one-entry image
@@ -79,27 +82,40 @@ async function main(): Promise<void> {
       const cryoArgs = [cliPath, 'decode', ...p, '-i', mm, '-o', json];
       const critArgs = ['decode', ...p, '-i', mm, '-o', json];
       time(process.execPath, cryoArgs); // warm the page cache
+      const baseArgs = basePath ? [basePath, ...cryoArgs.slice(1)] : undefined;
       const a: Sample[] = [];
       const b: Sample[] = [];
+      const c: Sample[] = [];
+      // interleaved, the order turned each trial: the machine's load falls on all alike
       for (let i = 0; i < runs; i++) {
-        a.push(time(process.execPath, cryoArgs));
-        b.push(time(crit, critArgs));
+        const trial = [() => a.push(time(process.execPath, cryoArgs)), () => b.push(time(crit, critArgs))];
+        if (baseArgs) trial.push(() => c.push(time(process.execPath, baseArgs)));
+        for (const run of i % 2 ? trial.reverse() : trial) run();
       }
       const ca = { wall: median(a.map((x) => x.wall)), cpu: median(a.map((x) => x.cpu)) };
       const cb = { wall: median(b.map((x) => x.wall)), cpu: median(b.map((x) => x.cpu)) };
       const label = `decode${pretty ? ' --pretty' : ''}`;
       console.log(`${label}: cryo ${ca.wall.toFixed(0)} ms wall / ${ca.cpu.toFixed(0)} ms cpu, crit ${cb.wall.toFixed(0)} ms wall / ${cb.cpu.toFixed(0)} ms cpu (median of ${runs})`);
       console.log(`${label}: whole CLI call, cryo is ${(cb.wall / ca.wall).toFixed(1)}x faster (wall), ${(cb.cpu / ca.cpu).toFixed(1)}x (cpu)`);
+      if (baseArgs) {
+        const cc = { wall: median(c.map((x) => x.wall)), cpu: median(c.map((x) => x.cpu)) };
+        console.log(`${label}: BENCH_BASE ${cc.wall.toFixed(0)} ms wall / ${cc.cpu.toFixed(0)} ms cpu -> this build takes ${(ca.wall / cc.wall).toFixed(2)}x its wall time, ${(ca.cpu / cc.cpu).toFixed(2)}x its cpu`);
+      }
       console.log(`${label}: the decoding work alone (minus each tool's startup), cryo is ${((cb.cpu - critStart.cpu) / Math.max(1, ca.cpu - cryoStart.cpu)).toFixed(1)}x faster (cpu)`);
     }
     // in-process, what inspection pays: the codec's full and lean decodes of the same mm image
     const { readImage, readImageLean } = await import('../src/images/read-image.js');
+    const { transcodeToJson } = await import('../src/images/transcode.js');
     for (const [label, file] of [['mm', mm]] as const) {
       const once = (fn: () => unknown): number => {
         const t0 = process.hrtime.bigint();
         fn();
         return Number(process.hrtime.bigint() - t0) / 1e6;
       };
+      const bytes = readFileSync(file);
+      const firstDirect = once(() => transcodeToJson(bytes, { name: file }));
+      const direct = Math.min(...Array.from({ length: runs }, () => once(() => transcodeToJson(bytes, { name: file }))));
+      console.log(`${label} in-process: bytes to crit's JSON directly ${firstDirect.toFixed(1)} ms first (what one decode call pays), ${direct.toFixed(1)} ms best`);
       const firstLean = once(() => readImageLean(file));
       const firstFull = once(() => readImage(file));
       const lean = Math.min(...Array.from({ length: runs }, () => once(() => readImageLean(file))));

@@ -125,9 +125,35 @@ function missing(type: MessageType, masks: number[], start: number): never {
   throw new WireError(`missing required field ${type.name}.${f.name}`, start);
 }
 
+/**
+ * The further occurrences of a repeated message field that follow one at once (the VMAs of an mm
+ * image): V8 optimises this small loop on its own, rather than compiling the whole enclosing decoder
+ * for the loop around it. Same checks and errors as the generated code's.
+ */
+function more(r: Reader, k0: number, k1: number, decode: LeanDecoder, arr: Entry[], depth: number): void {
+  const b = r.buf;
+  for (;;) {
+    const p = r.pos;
+    if (k1 < 0) {
+      if (p >= r.end || b[p] !== k0) return;
+      r.pos = p + 1;
+    } else {
+      if (p + 1 >= r.end || b[p] !== k0 || b[p + 1] !== k1) return;
+      r.pos = p + 2;
+    }
+    const len = r.varint32() >>> 0;
+    const s = r.pos;
+    if (len > r.end - s) r.fail(`length ${len} past the end of the message`, s);
+    const outer = r.end;
+    r.end = s + len;
+    arr.push(decode(r, depth));
+    r.end = outer;
+  }
+}
+
 // handed to each generated decoder as plain parameters (direct calls, no property loads on a cold start)
-const HELPER_NAMES = ['u64', 'i64', 's64', 'fixed64', 'readScalar', 'missing', 'WireError'];
-const HELPERS = [u64, i64, s64, fixed64, readScalar, missing, WireError];
+const HELPER_NAMES = ['u64', 'i64', 's64', 'fixed64', 'readScalar', 'missing', 'WireError', 'more'];
+const HELPERS = [u64, i64, s64, fixed64, readScalar, missing, WireError, more];
 
 // ---------------------------------------------------------------- generated decoders
 
@@ -184,7 +210,12 @@ function leanDecoder(type: MessageType, sel: FieldSelection | undefined): LeanDe
     if (f.kind === 'message') {
       lazies += `let d${i};\n`;
       const read = `const e = range(r); const outer = r.end; r.end = e; const m = (d${i} ??= D[${i}]())(r, depth + 1); r.end = outer;`;
-      if (f.repeated) cases += `case ${f.id}: if (wt === 2) { ${read} const a = out[${name}]; if (a === undefined) out[${name}] = [m]; else a.push(m); continue; } break;\n`;
+      if (f.repeated) {
+        // the occurrences that follow at once are read by a small loop of their own (see moreMessages)
+        const key = ((f.id << 3) | 2) >>> 0;
+        const more = key < 0x4000 ? ` more(r, ${key < 0x80 ? key : (key & 0x7f) | 0x80}, ${key < 0x80 ? -1 : key >>> 7}, d${i}, a, depth + 1);` : '';
+        cases += `case ${f.id}: if (wt === 2) { ${read} let a = out[${name}]; if (a === undefined) out[${name}] = a = [m]; else a.push(m);${more} continue; } break;\n`;
+      }
       else cases += `case ${f.id}: if (wt === 2) { ${read} const o = out[${name}]; if (o === undefined) out[${name}] = m; else Object.assign(o, m);${mark(f)} continue; } break;\n`;
       return;
     }

@@ -42,16 +42,11 @@ export class Out {
   }
 
   int(v: number): void {
-    if (v >= 0 && v < 1e15 && Number.isInteger(v)) {
-      if (this.len + 16 > this.buf.length) this.grow(16);
-      const b = this.buf;
-      if (v < 10) { b[this.len++] = 48 + v; return; }
-      let digits = 0;
-      for (let t = v; t >= 1; t = Math.floor(t / 10)) digits++;
-      let l = this.len + digits;
-      this.len = l;
-      for (let t = v; t >= 1; t = Math.floor(t / 10)) b[--l] = 48 + (t % 10);
-    } else this.ascii(numberText(v));
+    // V8's own number-to-text (native, cached) and a copy beat a digit loop run before it is optimised
+    if (v >= 0 && v < 10 && (v | 0) === v) {
+      if (this.len + 1 > this.buf.length) this.grow(1);
+      this.buf[this.len++] = 48 + v;
+    } else this.ascii(Number.isInteger(v) ? `${v}` : numberText(v));
   }
 
   result(): Buffer {

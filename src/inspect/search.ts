@@ -1,7 +1,6 @@
 // Search and extract dumped memory. Data is streamed from the pages files in big chunks; each
 // address-contiguous stretch is searched as one stream, with an overlap carried between chunks
 // so that a match across a page, run or chunk boundary is found.
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CryoError } from '../errors.js';
@@ -219,6 +218,8 @@ export function appendRange(list: Array<{ start: number; end: number }>, m: { st
  * random name, 0600, O_EXCL|O_NOFOLLOW, then renamed); returns bytes written and the not-dumped ranges.
  */
 export function dumpMemory(img: ImageDir, pid: number, addr: number, len: number, out: string): { written: number; missing: Array<{ start: number; end: number }> } {
+  // node:crypto takes milliseconds to load: only a dump to a file needs it, not every search
+  const { randomBytes } = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.partial`);
   const missing: Array<{ start: number; end: number }> = [];
   let written = 0;

@@ -13,18 +13,21 @@ export function register(program: Command): void {
       // `cryo decode ... | head`: a reader that goes away is no error
       (await import('../render/pipe.js')).ignoreBrokenPipe();
       const { readInput, writeOutput } = await import('../image-io.js');
-      const { decodeImage } = await import('../../images/image.js');
-      const { imageToJsonBuffer } = await import('../../images/json.js');
-      const { usageError } = await import('../../errors.js');
       if (o.maxEntrySize !== undefined && !(Number.isInteger(o.maxEntrySize) && o.maxEntrySize > 0)) {
+        const { usageError } = await import('../../errors.js');
         throw usageError('--max-entry-size: expected a positive number of bytes', 'for example: --max-entry-size 16777216');
       }
       const { transcodeToJson } = await import('../../images/transcode.js');
       const buf = await readInput(o.in);
       const name = o.in ?? '<stdin>';
-      // plain images go straight from bytes to JSON; everything else (and every error) the general way
-      const fast = transcodeToJson(buf, { name, pretty: o.pretty, maxEntrySize: o.maxEntrySize });
-      const json = fast ?? imageToJsonBuffer(decodeImage(buf, { name, maxEntrySize: o.maxEntrySize }), { pretty: o.pretty });
+      // plain images go straight from bytes to JSON; everything else (and every error) the general way,
+      // whose modules are loaded only then
+      let json = transcodeToJson(buf, { name, pretty: o.pretty, maxEntrySize: o.maxEntrySize });
+      if (!json) {
+        const { decodeImage } = await import('../../images/image.js');
+        const { imageToJsonBuffer } = await import('../../images/json.js');
+        json = imageToJsonBuffer(decodeImage(buf, { name, maxEntrySize: o.maxEntrySize }), { pretty: o.pretty });
+      }
       writeOutput(o.out, json, '\n');
     });
 }

@@ -23,10 +23,10 @@ export function register(program: Command): void {
       (await import('../render/pipe.js')).ignoreBrokenPipe();
       const ex = await import('../../inspect/explore.js');
       const r = await import('../render/explore.js');
-      const { resolvePidOption } = await import('../checkpoint-pid.js');
       const { img, close } = await openImages(dir);
       try {
-        const pid = resolvePidOption(img, o.pid);
+        // without --pid, nothing to resolve: the search modules behind it stay unloaded
+        const pid = o.pid === undefined ? undefined : (await import('../checkpoint-pid.js')).resolvePidOption(img, o.pid);
         const only = <T extends { pid: number }>(rows: T[]) => (pid === undefined ? rows : rows.filter((x) => x.pid === pid));
         let text: string;
         if (view === 'ps') {

@@ -19,8 +19,17 @@ export function renderFds(procs: FdsProcess[]): string {
   return out.join('\n') + '\n';
 }
 
+// two hex digits per byte value: numbers past 2^31 (every address) take V8's slow path through toString(16)
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+const SPACES = Array.from({ length: 37 }, (_, n) => ' '.repeat(n));
+
 function hex8(v: number | bigint): string {
-  return v.toString(16).padStart(8, '0');
+  if (typeof v === 'bigint' || v < 0 || v > Number.MAX_SAFE_INTEGER) return v.toString(16).padStart(8, '0');
+  const hi = Math.floor(v / 65536);
+  const lo = v - hi * 65536;
+  const s = hi.toString(16) + HEX2[lo >>> 8]! + HEX2[lo & 255]!;
+  return s.length >= 8 ? s : s.padStart(8, '0');
 }
 
 export function renderMems(procs: MemsProcess[]): string {
@@ -28,7 +37,11 @@ export function renderMems(procs: MemsProcess[]): string {
   for (const p of procs) {
     out.push(String(p.pid));
     out.push(`\t${padRight('exe', 36)}    ${esc(p.exe)}`);
-    for (const v of p.vmas) out.push(`\t${padRight(`${hex8(v.start)}-${hex8(v.end)}`, 36)}${v.prot}${esc(v.name)}`);
+    for (const v of p.vmas) {
+      const range = `${hex8(v.start)}-${hex8(v.end)}`;
+      // most mappings are anonymous: no name to escape
+      out.push(`\t${range.length < 36 ? range + SPACES[36 - range.length] : range}${v.prot}${v.name === '' ? '' : esc(v.name)}`);
+    }
   }
   return out.join('\n') + '\n';
 }
