@@ -3,7 +3,7 @@
 // once its sha256 matched, so a caller only ever sees a fully verified images directory.
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, statfsSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { chmod, type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CryoError } from '../errors.js';
@@ -11,7 +11,7 @@ import { ARCHIVE_MAGIC, badArchive, type EndRecord, FORMAT_VERSION, HEADER_SIZE,
 import { ChunkReader, readAhead } from './chunk-reader.js';
 import { checkMeta } from './meta-file.js';
 import type { CheckpointMeta } from './meta.js';
-import { zstdDecompress } from './zstd.js';
+import { zstdDecompressFrames } from './zstd.js';
 
 /** Input: a path or a readable stream. */
 export type ArchiveInput = string | Readable | AsyncIterable<Uint8Array>;
@@ -33,7 +33,7 @@ export interface ArchiveReport {
 
 function source(input: ArchiveInput): AsyncIterable<Uint8Array> {
   if (typeof input !== 'string') return input;
-  const s = createReadStream(input, { highWaterMark: 1 << 20 });
+  const s = createReadStream(input, { highWaterMark: 4 << 20 });
   return (async function* () {
     try {
       for await (const c of s) yield c as Buffer;
@@ -110,6 +110,49 @@ interface FileSink {
   close(): Promise<void>;
 }
 
+/** Bytes of one file in flight to the disk at a time: hashing and decompression go on meanwhile. */
+const WRITE_WINDOW = 64 << 20;
+
+async function writeAt(fh: FileHandle, b: Buffer, at: number): Promise<void> {
+  let off = 0;
+  while (off < b.length) off += (await fh.write(b, off, b.length - off, at + off)).bytesWritten;
+}
+
+/** Positional writes that run while the caller goes on (at most WRITE_WINDOW bytes queued); close() waits for all and reports the first failure. */
+function queuedWriter(fh: FileHandle): FileSink {
+  let pos = 0;
+  let queuedBytes = 0;
+  const state: { failed?: { e: unknown } } = {};
+  const queue: Array<{ p: Promise<void>; n: number }> = [];
+  const rethrow = (): void => {
+    if (state.failed) throw state.failed.e;
+  };
+  const settle = async (): Promise<void> => {
+    const w = queue.shift()!;
+    await w.p;
+    queuedBytes -= w.n;
+  };
+  return {
+    async write(b: Buffer) {
+      rethrow();
+      const p = writeAt(fh, b, pos).catch((e: unknown) => void (state.failed ??= { e }));
+      pos += b.length;
+      queue.push({ p, n: b.length });
+      queuedBytes += b.length;
+      while (queuedBytes > WRITE_WINDOW) await settle();
+      rethrow();
+    },
+    async close() {
+      try {
+        while (queue.length > 0) await settle();
+        rethrow();
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
 /** Walks the whole archive, checking every record and hash; `sink` receives each file's bytes. */
 async function walkArchive(
   input: ArchiveInput, openFile: ((name: string) => Promise<FileSink>) | undefined, opts: ArchiveReadOptions,
@@ -120,7 +163,7 @@ async function walkArchive(
   onMeta?.(meta);
   // the body can never decompress past what the manifest declares (plus record headers)
   const limit = meta.totalBytes + (meta.files.length + 1) * (8 + MAX_RECORD_HEADER);
-  const body = ChunkReader.of(readAhead(bounded(zstdDecompress(readAhead(reader.rest())), limit)), 'archive data');
+  const body = ChunkReader.of(readAhead(bounded(zstdDecompressFrames(readAhead(reader.rest()), { maxBytes: limit }), limit), 2), 'archive data');
   let done = 0;
   for (const f of meta.files) {
     if (opts.signal?.aborted) throw new CryoError('FAILED', 'interrupted', { hint: 'nothing was restored' });
@@ -202,13 +245,7 @@ export async function extractArchive(input: ArchiveInput, dir: string, opts: Arc
       const path = join(dir, file);
       const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       written.push(path);
-      return {
-        async write(b: Buffer) {
-          let off = 0;
-          while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
-        },
-        close: () => fh.close(),
-      };
+      return queuedWriter(fh);
     }, opts, (m) => checkRoom(dir, m.totalBytes));
   } catch (e) {
     await Promise.all(written.map((p) => rm(p, { force: true })));

@@ -3,6 +3,7 @@
 // (ZSTD_c_nbWorkers) spread compression over the cores.
 import { spawn } from 'node:child_process';
 import { CryoError } from '../errors.js';
+import { cutFrames } from './zstd-frames.js';
 
 // ZSTD_cParameter / ZSTD_EndDirective values from zstd.h (stable API)
 const ZSTD_c_compressionLevel = 100;
@@ -10,6 +11,8 @@ const ZSTD_c_checksumFlag = 201;
 const ZSTD_c_nbWorkers = 400;
 const ZSTD_e_continue = 0;
 const ZSTD_e_end = 2;
+// ZSTD_d_stableOutBuffer (zstd.h, experimental since 1.4.6): decode straight into our buffer, no window copy
+const ZSTD_d_stableOutBuffer = 1001;
 
 type AsyncFn = ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
 
@@ -21,7 +24,12 @@ interface ZstdLib {
   setParameter: (c: unknown, p: number, v: number) => number;
   compress: AsyncFn;
   decompress: AsyncFn;
-  isError: (code: number) => number;
+  setPledgedSize: (c: unknown, size: number) => number;
+  setDParameter: (c: unknown, p: number, v: number) => number;
+  resetDCtx: (c: unknown, what: number) => number;
+  frameHeaderSize: (src: Uint8Array, n: number) => number | bigint;
+  frameContentSize: (src: Uint8Array, n: number) => number | bigint;
+  isError: (code: number | bigint) => number;
   errorName: (code: number) => string;
   version: () => number;
 }
@@ -52,6 +60,11 @@ async function loadZstd(): Promise<ZstdLib> {
     decompress: z.func(
       'size_t ZSTD_decompressStream_simpleArgs(void *dctx, void *dst, size_t dstCapacity, _Inout_ size_t *dstPos, const void *src, size_t srcSize, _Inout_ size_t *srcPos)',
     ) as unknown as AsyncFn,
+    setPledgedSize: z.func('size_t ZSTD_CCtx_setPledgedSrcSize(void *cctx, unsigned long long size)') as ZstdLib['setPledgedSize'],
+    setDParameter: z.func('size_t ZSTD_DCtx_setParameter(void *dctx, int param, int value)') as ZstdLib['setDParameter'],
+    resetDCtx: z.func('size_t ZSTD_DCtx_reset(void *dctx, int reset)') as ZstdLib['resetDCtx'],
+    frameHeaderSize: z.func('size_t ZSTD_frameHeaderSize(const void *src, size_t srcSize)') as ZstdLib['frameHeaderSize'],
+    frameContentSize: z.func('unsigned long long ZSTD_getFrameContentSize(const void *src, size_t srcSize)') as ZstdLib['frameContentSize'],
     isError: z.func('unsigned int ZSTD_isError(size_t code)') as ZstdLib['isError'],
     errorName: z.func('const char *ZSTD_getErrorName(size_t code)') as ZstdLib['errorName'],
     version: z.func('unsigned int ZSTD_versionNumber()') as ZstdLib['version'],
@@ -165,6 +178,156 @@ export async function* zstdDecompress(source: AsyncIterable<Uint8Array>, opts: Z
     }
   } finally {
     z.freeDCtx(dctx);
+  }
+}
+
+/** Frames of at most this many bytes are decoded whole, in parallel; larger ones stream. */
+const MAX_PARALLEL_FRAME = 64 << 20;
+
+export interface FramedZstdOptions extends ZstdOptions {
+  /** decoded bytes per frame; default 16 MiB */
+  frameBytes?: number;
+}
+
+/**
+ * Compresses a stream of chunks into independent zstd frames of `frameBytes` each (the last one
+ * shorter), each with its content size and checksum: together still one standard zstd stream,
+ * and a reader can decode the frames in parallel.
+ */
+export async function* zstdCompressFrames(source: AsyncIterable<Uint8Array>, opts: FramedZstdOptions = {}): AsyncGenerator<Buffer> {
+  const frameBytes = opts.frameBytes ?? 16 << 20;
+  const z = await loadZstd();
+  const cctx = z.createCCtx();
+  if (!cctx) throw new CryoError('FAILED', 'ZSTD_createCCtx failed');
+  try {
+    check(z, z.setParameter(cctx, ZSTD_c_compressionLevel, opts.level ?? 3), 'set level');
+    check(z, z.setParameter(cctx, ZSTD_c_checksumFlag, 1), 'set checksum');
+    const threads = opts.threads ?? defaultThreads();
+    if (threads > 0) check(z, z.setParameter(cctx, ZSTD_c_nbWorkers, threads), 'set workers');
+    let out = Buffer.allocUnsafe(OUT_CHUNK);
+    let outPos = 0;
+    const ready: Buffer[] = [];
+    const feed = async (src: Uint8Array, mode: number): Promise<void> => {
+      const srcPos = [0];
+      for (;;) {
+        const dstPos = [outPos];
+        const r = await callAsync(z.compress, [cctx, out, out.length, dstPos, src, src.length, srcPos, mode]);
+        check(z, r, 'compress');
+        outPos = dstPos[0];
+        if (outPos === out.length) {
+          ready.push(out);
+          out = Buffer.allocUnsafe(OUT_CHUNK);
+          outPos = 0;
+        }
+        if (mode === ZSTD_e_end ? r === 0 : srcPos[0] >= src.length) return;
+      }
+    };
+    let frame: Uint8Array[] = [];
+    let inFrame = 0;
+    let frames = 0;
+    const endFrame = async (): Promise<void> => {
+      check(z, z.setPledgedSize(cctx, inFrame), 'set frame size');
+      for (const piece of frame) await feed(piece, ZSTD_e_continue);
+      await feed(new Uint8Array(0), ZSTD_e_end);
+      frame = [];
+      inFrame = 0;
+      frames++;
+    };
+    for await (let chunk of source) {
+      while (chunk.length > 0) {
+        const take = Math.min(chunk.length, frameBytes - inFrame);
+        frame.push(chunk.subarray(0, take));
+        inFrame += take;
+        chunk = chunk.subarray(take);
+        if (inFrame === frameBytes) await endFrame();
+        yield* ready.splice(0);
+      }
+    }
+    if (inFrame > 0 || frames === 0) await endFrame();
+    yield* ready.splice(0);
+    if (outPos > 0) yield out.subarray(0, outPos);
+  } finally {
+    z.freeCCtx(cctx);
+  }
+}
+
+function corrupted(z: ZstdLib, r: number | bigint): CryoError {
+  return new CryoError('BAD_ARCHIVE', `archive data is corrupted (zstd: ${z.isError(r) ? z.errorName(r as number) : 'a frame does not match its header'})`, {
+    hint: 'the archive was damaged in storage or transfer; use another copy',
+  });
+}
+
+/** Decodes one whole frame (its compressed pieces) of `size` decoded bytes into a new buffer, on koffi's threads. */
+async function decodeFrame(z: ZstdLib, dctx: unknown, pieces: Buffer[], size: number): Promise<Buffer> {
+  z.resetDCtx(dctx, 1);
+  const out = Buffer.allocUnsafe(size);
+  const dstPos = [0];
+  let r: number = -1;
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i];
+    const srcPos = [0];
+    while (srcPos[0] < p.length) {
+      const before = srcPos[0] + dstPos[0];
+      r = await callAsync(z.decompress, [dctx, out, out.length, dstPos, p, p.length, srcPos]);
+      if (z.isError(r)) throw corrupted(z, r);
+      // the frame ended before its bytes did, or wants more room than its header declared
+      if ((r === 0 && (srcPos[0] < p.length || i < pieces.length - 1)) || srcPos[0] + dstPos[0] === before) throw corrupted(z, 0);
+    }
+  }
+  if (r !== 0 || dstPos[0] !== size) throw corrupted(z, 0);
+  return out;
+}
+
+/**
+ * Decompresses a zstd stream, decoding up to `parallel` frames at a time on koffi's threads when the
+ * stream is made of frames with their sizes (zstdCompressFrames), else (from the first frame that is
+ * not) sequentially as zstdDecompress does. Output is in order. Throws BAD_ARCHIVE as zstdDecompress
+ * does, and when the frames declare more than `maxBytes` in total.
+ */
+export async function* zstdDecompressFrames(source: AsyncIterable<Uint8Array>, opts: { maxBytes: number; parallel?: number }): AsyncGenerator<Buffer> {
+  const z = await loadZstd();
+  const parallel = Math.max(1, opts.parallel ?? 2);
+  const dctxs: unknown[] = [];
+  const queue: Array<Promise<Buffer>> = [];
+  let total = 0;
+  let frames = 0;
+  try {
+    for await (const cut of cutFrames(source, MAX_PARALLEL_FRAME)) {
+      if ('rest' in cut) {
+        while (queue.length > 0) yield await queue.shift()!;
+        yield* zstdDecompress(cut.rest);
+        return;
+      }
+      total += cut.contentSize;
+      if (total > opts.maxBytes) {
+        throw new CryoError('BAD_ARCHIVE', 'the archive holds more data than its manifest declares', {
+          hint: 'the archive is damaged, truncated or not a cryo archive; use a complete copy',
+        });
+      }
+      // a frame's context is reused only once the frame before it on that context was awaited
+      if (queue.length >= parallel) yield await queue.shift()!;
+      const slot = frames++ % parallel;
+      if (dctxs[slot] === undefined) {
+        const d = z.createDCtx();
+        if (!d) throw new CryoError('FAILED', 'ZSTD_createDCtx failed');
+        // the whole frame's output buffer stays put between calls: libzstd may decode into it directly
+        if (z.isError(z.setDParameter(d, ZSTD_d_stableOutBuffer, 1))) void 0;
+        dctxs[slot] = d;
+      }
+      const job = decodeFrame(z, dctxs[slot], cut.pieces, cut.contentSize);
+      job.catch(() => {}); // observed in order
+      queue.push(job);
+    }
+    while (queue.length > 0) yield await queue.shift()!;
+    if (frames === 0) {
+      throw new CryoError('BAD_ARCHIVE', 'archive is truncated (the compressed data ends inside a frame)', {
+        hint: 'the archive was not completely written or copied; use a complete copy',
+      });
+    }
+  } finally {
+    // native calls still running write into their buffers with their contexts: let them end first
+    await Promise.allSettled(queue);
+    for (const d of dctxs) if (d !== undefined) z.freeDCtx(d);
   }
 }
 
