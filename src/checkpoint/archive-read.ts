@@ -33,7 +33,7 @@ export interface ArchiveReport {
 
 function source(input: ArchiveInput): AsyncIterable<Uint8Array> {
   if (typeof input !== 'string') return input;
-  const s = createReadStream(input, { highWaterMark: 4 << 20 });
+  const s = createReadStream(input, { highWaterMark: 16 << 20 });
   return (async function* () {
     try {
       for await (const c of s) yield c as Buffer;
@@ -110,7 +110,7 @@ interface FileSink {
   close(): Promise<void>;
 }
 
-/** Bytes of one file in flight to the disk at a time: hashing and decompression go on meanwhile. */
+/** Bytes of one file queued for the disk at a time: hashing and decompression go on meanwhile. */
 const WRITE_WINDOW = 64 << 20;
 
 async function writeAt(fh: FileHandle, b: Buffer, at: number): Promise<void> {
@@ -118,33 +118,42 @@ async function writeAt(fh: FileHandle, b: Buffer, at: number): Promise<void> {
   while (off < b.length) off += (await fh.write(b, off, b.length - off, at + off)).bytesWritten;
 }
 
-/** Positional writes that run while the caller goes on (at most WRITE_WINDOW bytes queued); close() waits for all and reports the first failure. */
+/**
+ * Writes that run one after another behind the caller (at most WRITE_WINDOW bytes queued; one at a
+ * time, since libuv's four threads also run the reads and libzstd's calls); close() waits for them
+ * and reports the first failure.
+ */
 function queuedWriter(fh: FileHandle): FileSink {
   let pos = 0;
   let queuedBytes = 0;
   const state: { failed?: { e: unknown } } = {};
-  const queue: Array<{ p: Promise<void>; n: number }> = [];
   const rethrow = (): void => {
     if (state.failed) throw state.failed.e;
   };
-  const settle = async (): Promise<void> => {
-    const w = queue.shift()!;
-    await w.p;
-    queuedBytes -= w.n;
-  };
+  let tail: Promise<void> = Promise.resolve();
+  const waiting: Array<() => void> = [];
   return {
     async write(b: Buffer) {
       rethrow();
-      const p = writeAt(fh, b, pos).catch((e: unknown) => void (state.failed ??= { e }));
+      const at = pos;
       pos += b.length;
-      queue.push({ p, n: b.length });
       queuedBytes += b.length;
-      while (queuedBytes > WRITE_WINDOW) await settle();
+      tail = tail.then(async () => {
+        try {
+          if (!state.failed) await writeAt(fh, b, at);
+        } catch (e) {
+          state.failed ??= { e };
+        } finally {
+          queuedBytes -= b.length;
+          waiting.splice(0).forEach((wake) => wake());
+        }
+      });
+      while (queuedBytes > WRITE_WINDOW) await new Promise<void>((r) => waiting.push(r));
       rethrow();
     },
     async close() {
       try {
-        while (queue.length > 0) await settle();
+        await tail;
         rethrow();
       } finally {
         await fh.close();
@@ -172,6 +181,7 @@ async function walkArchive(
       throw badArchive(`expected the record of ${f.name}, found ${rec.tag} ${JSON.stringify(rec.header.name)}`);
     }
     const out = openFile ? await openFile(f.name) : undefined;
+    // hashing (here), writing (libuv's threads) and decompressing (koffi's) overlap; each bounds its queue
     const h = createHash('sha256');
     try {
       for await (const piece of body.pieces(f.size)) {
@@ -184,7 +194,8 @@ async function walkArchive(
     } finally {
       await out?.close();
     }
-    if (h.digest('hex') !== f.sha256) throw badArchive(`${f.name} is corrupted (sha256 mismatch)`, { file: f.name });
+    const digest = h.digest('hex');
+    if (digest !== f.sha256) throw badArchive(`${f.name} is corrupted (sha256 mismatch)`, { file: f.name });
   }
   const end = await readRecord(body);
   const e = end.header as unknown as EndRecord;

@@ -27,7 +27,7 @@ async function* records(dir: string, meta: CheckpointMeta, manifestSha: string, 
     yield encodeRecord(TAG_FILE, { name: f.name, size: f.size });
     const h = createHash('sha256');
     let n = 0;
-    for await (const chunk of createReadStream(join(dir, f.name), { highWaterMark: 1 << 20 })) {
+    for await (const chunk of createReadStream(join(dir, f.name), { highWaterMark: 2 << 20 })) {
       if (opts.signal?.aborted) throw interrupted();
       const b = chunk as Buffer;
       // the file must not change between hashing and writing

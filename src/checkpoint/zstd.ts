@@ -11,8 +11,6 @@ const ZSTD_c_checksumFlag = 201;
 const ZSTD_c_nbWorkers = 400;
 const ZSTD_e_continue = 0;
 const ZSTD_e_end = 2;
-// ZSTD_d_stableOutBuffer (zstd.h, experimental since 1.4.6): decode straight into our buffer, no window copy
-const ZSTD_d_stableOutBuffer = 1001;
 
 type AsyncFn = ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
 
@@ -24,11 +22,9 @@ interface ZstdLib {
   setParameter: (c: unknown, p: number, v: number) => number;
   compress: AsyncFn;
   decompress: AsyncFn;
-  setPledgedSize: (c: unknown, size: number) => number;
-  setDParameter: (c: unknown, p: number, v: number) => number;
-  resetDCtx: (c: unknown, what: number) => number;
-  frameHeaderSize: (src: Uint8Array, n: number) => number | bigint;
-  frameContentSize: (src: Uint8Array, n: number) => number | bigint;
+  decompressDCtx: AsyncFn;
+  compress2: AsyncFn;
+  compressBound: (n: number) => number;
   isError: (code: number | bigint) => number;
   errorName: (code: number) => string;
   version: () => number;
@@ -60,11 +56,9 @@ async function loadZstd(): Promise<ZstdLib> {
     decompress: z.func(
       'size_t ZSTD_decompressStream_simpleArgs(void *dctx, void *dst, size_t dstCapacity, _Inout_ size_t *dstPos, const void *src, size_t srcSize, _Inout_ size_t *srcPos)',
     ) as unknown as AsyncFn,
-    setPledgedSize: z.func('size_t ZSTD_CCtx_setPledgedSrcSize(void *cctx, unsigned long long size)') as ZstdLib['setPledgedSize'],
-    setDParameter: z.func('size_t ZSTD_DCtx_setParameter(void *dctx, int param, int value)') as ZstdLib['setDParameter'],
-    resetDCtx: z.func('size_t ZSTD_DCtx_reset(void *dctx, int reset)') as ZstdLib['resetDCtx'],
-    frameHeaderSize: z.func('size_t ZSTD_frameHeaderSize(const void *src, size_t srcSize)') as ZstdLib['frameHeaderSize'],
-    frameContentSize: z.func('unsigned long long ZSTD_getFrameContentSize(const void *src, size_t srcSize)') as ZstdLib['frameContentSize'],
+    compress2: z.func('size_t ZSTD_compress2(void *cctx, void *dst, size_t dstCapacity, const void *src, size_t srcSize)') as unknown as AsyncFn,
+    compressBound: z.func('size_t ZSTD_compressBound(size_t srcSize)') as ZstdLib['compressBound'],
+    decompressDCtx: z.func('size_t ZSTD_decompressDCtx(void *dctx, void *dst, size_t dstCapacity, const void *src, size_t srcSize)') as unknown as AsyncFn,
     isError: z.func('unsigned int ZSTD_isError(size_t code)') as ZstdLib['isError'],
     errorName: z.func('const char *ZSTD_getErrorName(size_t code)') as ZstdLib['errorName'],
     version: z.func('unsigned int ZSTD_versionNumber()') as ZstdLib['version'],
@@ -72,8 +66,13 @@ async function loadZstd(): Promise<ZstdLib> {
   return lib;
 }
 
+/** An async libzstd call; the callback holds `args` so no buffer is collected while native code uses it. */
 function callAsync(fn: AsyncFn, args: unknown[]): Promise<number> {
-  return new Promise((resolve, reject) => fn.async(...args, (err: unknown, res: number) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) => fn.async(...args, (err: unknown, res: number) => {
+    args.length = 0;
+    if (err) reject(err);
+    else resolve(res);
+  }));
 }
 
 export interface ZstdOptions {
@@ -185,69 +184,69 @@ export async function* zstdDecompress(source: AsyncIterable<Uint8Array>, opts: Z
 const MAX_PARALLEL_FRAME = 64 << 20;
 
 export interface FramedZstdOptions extends ZstdOptions {
-  /** decoded bytes per frame; default 16 MiB */
+  /** decoded bytes per frame, at least (a frame ends at the first input chunk that reaches it); default 2 MiB */
   frameBytes?: number;
 }
 
 /**
- * Compresses a stream of chunks into independent zstd frames of `frameBytes` each (the last one
- * shorter), each with its content size and checksum: together still one standard zstd stream,
- * and a reader can decode the frames in parallel.
+ * Compresses a stream of chunks into independent zstd frames of about `frameBytes` each, every one
+ * with its content size and checksum, up to `threads` frames at a time on koffi's threads: together
+ * still one standard zstd stream, and a reader can decode the frames in parallel. Small frames keep
+ * each one in the CPU's caches from decoding to hashing and writing.
  */
 export async function* zstdCompressFrames(source: AsyncIterable<Uint8Array>, opts: FramedZstdOptions = {}): AsyncGenerator<Buffer> {
-  const frameBytes = opts.frameBytes ?? 16 << 20;
+  const frameBytes = opts.frameBytes ?? 2 << 20;
+  const slots = Math.max(1, opts.threads ?? defaultThreads());
   const z = await loadZstd();
-  const cctx = z.createCCtx();
-  if (!cctx) throw new CryoError('FAILED', 'ZSTD_createCCtx failed');
+  const cctxs: unknown[] = [];
+  const queue: Array<Promise<Buffer>> = [];
+  let frames = 0;
+  const start = (pieces: Uint8Array[]): void => {
+    const slot = frames++ % slots;
+    if (cctxs[slot] === undefined) {
+      const c = z.createCCtx();
+      if (!c) throw new CryoError('FAILED', 'ZSTD_createCCtx failed');
+      cctxs[slot] = c;
+      check(z, z.setParameter(c, ZSTD_c_compressionLevel, opts.level ?? 3), 'set level');
+      check(z, z.setParameter(c, ZSTD_c_checksumFlag, 1), 'set checksum');
+    }
+    const src = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+    const job = (async () => {
+      const dst = Buffer.allocUnsafe(z.compressBound(src.length));
+      const r = await callAsync(z.compress2, [cctxs[slot], dst, dst.length, src, src.length]);
+      check(z, r, 'compress');
+      return dst.subarray(0, r);
+    })();
+    job.catch(() => {}); // observed in order
+    queue.push(job);
+  };
   try {
-    check(z, z.setParameter(cctx, ZSTD_c_compressionLevel, opts.level ?? 3), 'set level');
-    check(z, z.setParameter(cctx, ZSTD_c_checksumFlag, 1), 'set checksum');
-    const threads = opts.threads ?? defaultThreads();
-    if (threads > 0) check(z, z.setParameter(cctx, ZSTD_c_nbWorkers, threads), 'set workers');
-    let out = Buffer.allocUnsafe(OUT_CHUNK);
-    let outPos = 0;
-    const ready: Buffer[] = [];
-    const feed = async (src: Uint8Array, mode: number): Promise<void> => {
-      const srcPos = [0];
-      for (;;) {
-        const dstPos = [outPos];
-        const r = await callAsync(z.compress, [cctx, out, out.length, dstPos, src, src.length, srcPos, mode]);
-        check(z, r, 'compress');
-        outPos = dstPos[0];
-        if (outPos === out.length) {
-          ready.push(out);
-          out = Buffer.allocUnsafe(OUT_CHUNK);
-          outPos = 0;
-        }
-        if (mode === ZSTD_e_end ? r === 0 : srcPos[0] >= src.length) return;
-      }
-    };
     let frame: Uint8Array[] = [];
     let inFrame = 0;
-    let frames = 0;
-    const endFrame = async (): Promise<void> => {
-      check(z, z.setPledgedSize(cctx, inFrame), 'set frame size');
-      for (const piece of frame) await feed(piece, ZSTD_e_continue);
-      await feed(new Uint8Array(0), ZSTD_e_end);
-      frame = [];
-      inFrame = 0;
-      frames++;
-    };
     for await (let chunk of source) {
       while (chunk.length > 0) {
-        const take = Math.min(chunk.length, frameBytes - inFrame);
+        // a chunk much larger than a frame is cut; smaller ones are gathered
+        const take = Math.min(chunk.length, 2 * frameBytes);
         frame.push(chunk.subarray(0, take));
         inFrame += take;
         chunk = chunk.subarray(take);
-        if (inFrame === frameBytes) await endFrame();
-        yield* ready.splice(0);
+        if (inFrame >= frameBytes) {
+          // a context is reused only once the frame before it on that context was awaited
+          if (queue.length >= slots) yield await queue.shift()!;
+          start(frame);
+          frame = [];
+          inFrame = 0;
+        }
       }
     }
-    if (inFrame > 0 || frames === 0) await endFrame();
-    yield* ready.splice(0);
-    if (outPos > 0) yield out.subarray(0, outPos);
+    if (inFrame > 0 || frames === 0) {
+      if (queue.length >= slots) yield await queue.shift()!;
+      start(frame.length > 0 ? frame : [new Uint8Array(0)]);
+    }
+    while (queue.length > 0) yield await queue.shift()!;
   } finally {
-    z.freeCCtx(cctx);
+    await Promise.allSettled(queue);
+    for (const c of cctxs) if (c !== undefined) z.freeCCtx(c);
   }
 }
 
@@ -257,24 +256,17 @@ function corrupted(z: ZstdLib, r: number | bigint): CryoError {
   });
 }
 
-/** Decodes one whole frame (its compressed pieces) of `size` decoded bytes into a new buffer, on koffi's threads. */
+/**
+ * Decodes one whole frame (its compressed pieces) of `size` decoded bytes into a new buffer, in one
+ * call on koffi's threads: the main thread may then hash for a while without stalling the decoders.
+ */
 async function decodeFrame(z: ZstdLib, dctx: unknown, pieces: Buffer[], size: number): Promise<Buffer> {
-  z.resetDCtx(dctx, 1);
+  const src = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
   const out = Buffer.allocUnsafe(size);
-  const dstPos = [0];
-  let r: number = -1;
-  for (let i = 0; i < pieces.length; i++) {
-    const p = pieces[i];
-    const srcPos = [0];
-    while (srcPos[0] < p.length) {
-      const before = srcPos[0] + dstPos[0];
-      r = await callAsync(z.decompress, [dctx, out, out.length, dstPos, p, p.length, srcPos]);
-      if (z.isError(r)) throw corrupted(z, r);
-      // the frame ended before its bytes did, or wants more room than its header declared
-      if ((r === 0 && (srcPos[0] < p.length || i < pieces.length - 1)) || srcPos[0] + dstPos[0] === before) throw corrupted(z, 0);
-    }
-  }
-  if (r !== 0 || dstPos[0] !== size) throw corrupted(z, 0);
+  const r = await callAsync(z.decompressDCtx, [dctx, out, out.length, src, src.length]);
+  if (z.isError(r)) throw corrupted(z, r);
+  // more than one frame, or fewer bytes than the header declared
+  if (r !== size) throw corrupted(z, 0);
   return out;
 }
 
@@ -310,8 +302,6 @@ export async function* zstdDecompressFrames(source: AsyncIterable<Uint8Array>, o
       if (dctxs[slot] === undefined) {
         const d = z.createDCtx();
         if (!d) throw new CryoError('FAILED', 'ZSTD_createDCtx failed');
-        // the whole frame's output buffer stays put between calls: libzstd may decode into it directly
-        if (z.isError(z.setDParameter(d, ZSTD_d_stableOutBuffer, 1))) void 0;
         dctxs[slot] = d;
       }
       const job = decodeFrame(z, dctxs[slot], cut.pieces, cut.contentSize);

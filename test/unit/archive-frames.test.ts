@@ -48,7 +48,7 @@ function sample(n: number): Buffer {
   return Buffer.concat([randomBytes(n / 2), text.subarray(0, n / 2)]);
 }
 
-test('zstd frames: split every frameBytes, sizes in the headers; parallel and sequential decoders and the zstd program agree', async () => {
+test('zstd frames: cut about every frameBytes, sizes in the headers; parallel and sequential decoders and the zstd program agree', async () => {
   const data = sample(3 << 20);
   const z = await collect(zstdCompressFrames(chunks(data, [1, 100_000, 7, 65_536]), { frameBytes: 256 << 10 }));
   const cuts: number[] = [];
@@ -56,8 +56,10 @@ test('zstd frames: split every frameBytes, sizes in the headers; parallel and se
     assert.ok('pieces' in c, 'every frame is split');
     cuts.push(c.contentSize);
   }
-  assert.equal(cuts.length, 12);
-  assert.ok(cuts.every((n) => n === 256 << 10));
+  // a frame ends with the first input chunk that fills it: at least frameBytes, the last one shorter
+  assert.ok(cuts.length >= 8, `${cuts.length} frames`);
+  assert.ok(cuts.slice(0, -1).every((n) => n >= 256 << 10 && n < (256 << 10) + 100_000), cuts.join(' '));
+  assert.equal(cuts.reduce((a, b) => a + b, 0), data.length);
   assert.ok((await collect(zstdDecompress(chunks(z, [999])))).equals(data));
   for (const parallel of [1, 2, 3]) {
     assert.ok((await collect(zstdDecompressFrames(chunks(z, [3, 70_000, 1]), { maxBytes: data.length, parallel }))).equals(data), `parallel ${parallel}`);
