@@ -31,9 +31,10 @@ export interface ArchiveReport {
   bytes: number;
 }
 
-function source(input: ArchiveInput): AsyncIterable<Uint8Array> {
+/** `chunk`: bytes per read of a file (large for the body; small when only the manifest is wanted). */
+function source(input: ArchiveInput, chunk = 16 << 20): AsyncIterable<Uint8Array> {
   if (typeof input !== 'string') return input;
-  const s = createReadStream(input, { highWaterMark: 16 << 20 });
+  const s = createReadStream(input, { highWaterMark: chunk });
   return (async function* () {
     try {
       for await (const c of s) yield c as Buffer;
@@ -97,7 +98,7 @@ function name(input: ArchiveInput): string {
 
 /** Reads only the manifest (the first bytes of the archive). */
 export async function readArchiveMeta(input: ArchiveInput): Promise<CheckpointMeta> {
-  const it = source(input)[Symbol.asyncIterator]();
+  const it = source(input, 64 << 10)[Symbol.asyncIterator]();
   try {
     return (await readHead(new ChunkReader(it), name(input))).meta;
   } finally {

@@ -181,7 +181,7 @@ export async function* zstdDecompress(source: AsyncIterable<Uint8Array>, opts: Z
 }
 
 /** Frames of at most this many bytes are decoded whole, in parallel; larger ones stream. */
-const MAX_PARALLEL_FRAME = 64 << 20;
+const MAX_PARALLEL_FRAME = 16 << 20;
 
 export interface FramedZstdOptions extends ZstdOptions {
   /** decoded bytes per frame, at least (a frame ends at the first input chunk that reaches it); default 2 MiB */
