@@ -3,7 +3,7 @@
 // once its sha256 matched, so a caller only ever sees a fully verified images directory.
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, statfsSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { chmod, type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CryoError } from '../errors.js';
@@ -11,7 +11,7 @@ import { ARCHIVE_MAGIC, badArchive, type EndRecord, FORMAT_VERSION, HEADER_SIZE,
 import { ChunkReader, readAhead } from './chunk-reader.js';
 import { checkMeta } from './meta-file.js';
 import type { CheckpointMeta } from './meta.js';
-import { zstdDecompress } from './zstd.js';
+import { zstdDecompressFrames } from './zstd.js';
 
 /** Input: a path or a readable stream. */
 export type ArchiveInput = string | Readable | AsyncIterable<Uint8Array>;
@@ -31,9 +31,10 @@ export interface ArchiveReport {
   bytes: number;
 }
 
-function source(input: ArchiveInput): AsyncIterable<Uint8Array> {
+/** `chunk`: bytes per read of a file (large for the body; small when only the manifest is wanted). */
+function source(input: ArchiveInput, chunk = 16 << 20): AsyncIterable<Uint8Array> {
   if (typeof input !== 'string') return input;
-  const s = createReadStream(input, { highWaterMark: 1 << 20 });
+  const s = createReadStream(input, { highWaterMark: chunk });
   return (async function* () {
     try {
       for await (const c of s) yield c as Buffer;
@@ -97,7 +98,7 @@ function name(input: ArchiveInput): string {
 
 /** Reads only the manifest (the first bytes of the archive). */
 export async function readArchiveMeta(input: ArchiveInput): Promise<CheckpointMeta> {
-  const it = source(input)[Symbol.asyncIterator]();
+  const it = source(input, 64 << 10)[Symbol.asyncIterator]();
   try {
     return (await readHead(new ChunkReader(it), name(input))).meta;
   } finally {
@@ -110,6 +111,58 @@ interface FileSink {
   close(): Promise<void>;
 }
 
+/** Bytes of one file queued for the disk at a time: hashing and decompression go on meanwhile. */
+const WRITE_WINDOW = 64 << 20;
+
+async function writeAt(fh: FileHandle, b: Buffer, at: number): Promise<void> {
+  let off = 0;
+  while (off < b.length) off += (await fh.write(b, off, b.length - off, at + off)).bytesWritten;
+}
+
+/**
+ * Writes that run one after another behind the caller (at most WRITE_WINDOW bytes queued; one at a
+ * time, since libuv's four threads also run the reads and libzstd's calls); close() waits for them
+ * and reports the first failure.
+ */
+function queuedWriter(fh: FileHandle): FileSink {
+  let pos = 0;
+  let queuedBytes = 0;
+  const state: { failed?: { e: unknown } } = {};
+  const rethrow = (): void => {
+    if (state.failed) throw state.failed.e;
+  };
+  let tail: Promise<void> = Promise.resolve();
+  const waiting: Array<() => void> = [];
+  return {
+    async write(b: Buffer) {
+      rethrow();
+      const at = pos;
+      pos += b.length;
+      queuedBytes += b.length;
+      tail = tail.then(async () => {
+        try {
+          if (!state.failed) await writeAt(fh, b, at);
+        } catch (e) {
+          state.failed ??= { e };
+        } finally {
+          queuedBytes -= b.length;
+          waiting.splice(0).forEach((wake) => wake());
+        }
+      });
+      while (queuedBytes > WRITE_WINDOW) await new Promise<void>((r) => waiting.push(r));
+      rethrow();
+    },
+    async close() {
+      try {
+        await tail;
+        rethrow();
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
 /** Walks the whole archive, checking every record and hash; `sink` receives each file's bytes. */
 async function walkArchive(
   input: ArchiveInput, openFile: ((name: string) => Promise<FileSink>) | undefined, opts: ArchiveReadOptions,
@@ -120,7 +173,7 @@ async function walkArchive(
   onMeta?.(meta);
   // the body can never decompress past what the manifest declares (plus record headers)
   const limit = meta.totalBytes + (meta.files.length + 1) * (8 + MAX_RECORD_HEADER);
-  const body = ChunkReader.of(readAhead(bounded(zstdDecompress(readAhead(reader.rest())), limit)), 'archive data');
+  const body = ChunkReader.of(readAhead(bounded(zstdDecompressFrames(readAhead(reader.rest()), { maxBytes: limit }), limit), 2), 'archive data');
   let done = 0;
   for (const f of meta.files) {
     if (opts.signal?.aborted) throw new CryoError('FAILED', 'interrupted', { hint: 'nothing was restored' });
@@ -129,6 +182,7 @@ async function walkArchive(
       throw badArchive(`expected the record of ${f.name}, found ${rec.tag} ${JSON.stringify(rec.header.name)}`);
     }
     const out = openFile ? await openFile(f.name) : undefined;
+    // hashing (here), writing (libuv's threads) and decompressing (koffi's) overlap; each bounds its queue
     const h = createHash('sha256');
     try {
       for await (const piece of body.pieces(f.size)) {
@@ -141,7 +195,8 @@ async function walkArchive(
     } finally {
       await out?.close();
     }
-    if (h.digest('hex') !== f.sha256) throw badArchive(`${f.name} is corrupted (sha256 mismatch)`, { file: f.name });
+    const digest = h.digest('hex');
+    if (digest !== f.sha256) throw badArchive(`${f.name} is corrupted (sha256 mismatch)`, { file: f.name });
   }
   const end = await readRecord(body);
   const e = end.header as unknown as EndRecord;
@@ -202,13 +257,7 @@ export async function extractArchive(input: ArchiveInput, dir: string, opts: Arc
       const path = join(dir, file);
       const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       written.push(path);
-      return {
-        async write(b: Buffer) {
-          let off = 0;
-          while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
-        },
-        close: () => fh.close(),
-      };
+      return queuedWriter(fh);
     }, opts, (m) => checkRoom(dir, m.totalBytes));
   } catch (e) {
     await Promise.all(written.map((p) => rm(p, { force: true })));

@@ -8,9 +8,9 @@ import { CryoError } from '../errors.js';
 import { encodeHeader, encodeRecord, TAG_END, TAG_FILE } from './archive-format.js';
 import { readAhead } from './chunk-reader.js';
 import type { CheckpointMeta } from './meta.js';
-import { zstdCompress, type ZstdOptions } from './zstd.js';
+import { type FramedZstdOptions, zstdCompressFrames } from './zstd.js';
 
-export interface ArchiveWriteOptions extends ZstdOptions {
+export interface ArchiveWriteOptions extends FramedZstdOptions {
   /** stops the writing between chunks */
   signal?: AbortSignal;
   /** called with the image bytes read so far */
@@ -27,7 +27,7 @@ async function* records(dir: string, meta: CheckpointMeta, manifestSha: string, 
     yield encodeRecord(TAG_FILE, { name: f.name, size: f.size });
     const h = createHash('sha256');
     let n = 0;
-    for await (const chunk of createReadStream(join(dir, f.name), { highWaterMark: 1 << 20 })) {
+    for await (const chunk of createReadStream(join(dir, f.name), { highWaterMark: 2 << 20 })) {
       if (opts.signal?.aborted) throw interrupted();
       const b = chunk as Buffer;
       // the file must not change between hashing and writing
@@ -51,7 +51,7 @@ export async function* archiveBytes(dir: string, meta: CheckpointMeta, opts: Arc
   const manifestSha = createHash('sha256').update(manifest).digest('hex');
   if (opts.signal?.aborted) throw interrupted();
   yield Buffer.concat([encodeHeader(manifest), manifest]);
-  for await (const chunk of readAhead(zstdCompress(readAhead(records(dir, meta, manifestSha, opts)), opts))) {
+  for await (const chunk of readAhead(zstdCompressFrames(readAhead(records(dir, meta, manifestSha, opts)), opts))) {
     if (opts.signal?.aborted) throw interrupted();
     yield chunk;
   }

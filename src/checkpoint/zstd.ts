@@ -3,6 +3,7 @@
 // (ZSTD_c_nbWorkers) spread compression over the cores.
 import { spawn } from 'node:child_process';
 import { CryoError } from '../errors.js';
+import { cutFrames } from './zstd-frames.js';
 
 // ZSTD_cParameter / ZSTD_EndDirective values from zstd.h (stable API)
 const ZSTD_c_compressionLevel = 100;
@@ -21,7 +22,10 @@ interface ZstdLib {
   setParameter: (c: unknown, p: number, v: number) => number;
   compress: AsyncFn;
   decompress: AsyncFn;
-  isError: (code: number) => number;
+  decompressDCtx: AsyncFn;
+  compress2: AsyncFn;
+  compressBound: (n: number) => number;
+  isError: (code: number | bigint) => number;
   errorName: (code: number) => string;
   version: () => number;
 }
@@ -52,6 +56,9 @@ async function loadZstd(): Promise<ZstdLib> {
     decompress: z.func(
       'size_t ZSTD_decompressStream_simpleArgs(void *dctx, void *dst, size_t dstCapacity, _Inout_ size_t *dstPos, const void *src, size_t srcSize, _Inout_ size_t *srcPos)',
     ) as unknown as AsyncFn,
+    compress2: z.func('size_t ZSTD_compress2(void *cctx, void *dst, size_t dstCapacity, const void *src, size_t srcSize)') as unknown as AsyncFn,
+    compressBound: z.func('size_t ZSTD_compressBound(size_t srcSize)') as ZstdLib['compressBound'],
+    decompressDCtx: z.func('size_t ZSTD_decompressDCtx(void *dctx, void *dst, size_t dstCapacity, const void *src, size_t srcSize)') as unknown as AsyncFn,
     isError: z.func('unsigned int ZSTD_isError(size_t code)') as ZstdLib['isError'],
     errorName: z.func('const char *ZSTD_getErrorName(size_t code)') as ZstdLib['errorName'],
     version: z.func('unsigned int ZSTD_versionNumber()') as ZstdLib['version'],
@@ -59,8 +66,13 @@ async function loadZstd(): Promise<ZstdLib> {
   return lib;
 }
 
+/** An async libzstd call; the callback holds `args` so no buffer is collected while native code uses it. */
 function callAsync(fn: AsyncFn, args: unknown[]): Promise<number> {
-  return new Promise((resolve, reject) => fn.async(...args, (err: unknown, res: number) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) => fn.async(...args, (err: unknown, res: number) => {
+    args.length = 0;
+    if (err) reject(err);
+    else resolve(res);
+  }));
 }
 
 export interface ZstdOptions {
@@ -165,6 +177,147 @@ export async function* zstdDecompress(source: AsyncIterable<Uint8Array>, opts: Z
     }
   } finally {
     z.freeDCtx(dctx);
+  }
+}
+
+/** Frames of at most this many bytes are decoded whole, in parallel; larger ones stream. */
+const MAX_PARALLEL_FRAME = 16 << 20;
+
+export interface FramedZstdOptions extends ZstdOptions {
+  /** decoded bytes per frame, at least (a frame ends at the first input chunk that reaches it); default 2 MiB */
+  frameBytes?: number;
+}
+
+/**
+ * Compresses a stream of chunks into independent zstd frames of about `frameBytes` each, every one
+ * with its content size and checksum, up to `threads` frames at a time on koffi's threads: together
+ * still one standard zstd stream, and a reader can decode the frames in parallel. Small frames keep
+ * each one in the CPU's caches from decoding to hashing and writing.
+ */
+export async function* zstdCompressFrames(source: AsyncIterable<Uint8Array>, opts: FramedZstdOptions = {}): AsyncGenerator<Buffer> {
+  const frameBytes = opts.frameBytes ?? 2 << 20;
+  const slots = Math.max(1, opts.threads ?? defaultThreads());
+  const z = await loadZstd();
+  const cctxs: unknown[] = [];
+  const queue: Array<Promise<Buffer>> = [];
+  let frames = 0;
+  const start = (pieces: Uint8Array[]): void => {
+    const slot = frames++ % slots;
+    if (cctxs[slot] === undefined) {
+      const c = z.createCCtx();
+      if (!c) throw new CryoError('FAILED', 'ZSTD_createCCtx failed');
+      cctxs[slot] = c;
+      check(z, z.setParameter(c, ZSTD_c_compressionLevel, opts.level ?? 3), 'set level');
+      check(z, z.setParameter(c, ZSTD_c_checksumFlag, 1), 'set checksum');
+    }
+    const src = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+    const job = (async () => {
+      const dst = Buffer.allocUnsafe(z.compressBound(src.length));
+      const r = await callAsync(z.compress2, [cctxs[slot], dst, dst.length, src, src.length]);
+      check(z, r, 'compress');
+      return dst.subarray(0, r);
+    })();
+    job.catch(() => {}); // observed in order
+    queue.push(job);
+  };
+  try {
+    let frame: Uint8Array[] = [];
+    let inFrame = 0;
+    for await (let chunk of source) {
+      while (chunk.length > 0) {
+        // a chunk much larger than a frame is cut; smaller ones are gathered
+        const take = Math.min(chunk.length, 2 * frameBytes);
+        frame.push(chunk.subarray(0, take));
+        inFrame += take;
+        chunk = chunk.subarray(take);
+        if (inFrame >= frameBytes) {
+          // a context is reused only once the frame before it on that context was awaited
+          if (queue.length >= slots) yield await queue.shift()!;
+          start(frame);
+          frame = [];
+          inFrame = 0;
+        }
+      }
+    }
+    if (inFrame > 0 || frames === 0) {
+      if (queue.length >= slots) yield await queue.shift()!;
+      start(frame.length > 0 ? frame : [new Uint8Array(0)]);
+    }
+    while (queue.length > 0) yield await queue.shift()!;
+  } finally {
+    await Promise.allSettled(queue);
+    for (const c of cctxs) if (c !== undefined) z.freeCCtx(c);
+  }
+}
+
+function corrupted(z: ZstdLib, r: number | bigint): CryoError {
+  return new CryoError('BAD_ARCHIVE', `archive data is corrupted (zstd: ${z.isError(r) ? z.errorName(r as number) : 'a frame does not match its header'})`, {
+    hint: 'the archive was damaged in storage or transfer; use another copy',
+  });
+}
+
+/**
+ * Decodes one whole frame (its compressed pieces) of `size` decoded bytes into a new buffer, in one
+ * call on koffi's threads: the main thread may then hash for a while without stalling the decoders.
+ */
+async function decodeFrame(z: ZstdLib, dctx: unknown, pieces: Buffer[], size: number): Promise<Buffer> {
+  const src = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+  const out = Buffer.allocUnsafe(size);
+  const r = await callAsync(z.decompressDCtx, [dctx, out, out.length, src, src.length]);
+  if (z.isError(r)) throw corrupted(z, r);
+  // more than one frame, or fewer bytes than the header declared
+  if (r !== size) throw corrupted(z, 0);
+  return out;
+}
+
+/**
+ * Decompresses a zstd stream, decoding up to `parallel` frames at a time on koffi's threads when the
+ * stream is made of frames with their sizes (zstdCompressFrames), else (from the first frame that is
+ * not) sequentially as zstdDecompress does. Output is in order. Throws BAD_ARCHIVE as zstdDecompress
+ * does, and when the frames declare more than `maxBytes` in total.
+ */
+export async function* zstdDecompressFrames(source: AsyncIterable<Uint8Array>, opts: { maxBytes: number; parallel?: number }): AsyncGenerator<Buffer> {
+  const z = await loadZstd();
+  const parallel = Math.max(1, opts.parallel ?? 2);
+  const dctxs: unknown[] = [];
+  const queue: Array<Promise<Buffer>> = [];
+  let total = 0;
+  let frames = 0;
+  try {
+    for await (const cut of cutFrames(source, MAX_PARALLEL_FRAME)) {
+      if ('rest' in cut) {
+        while (queue.length > 0) yield await queue.shift()!;
+        yield* zstdDecompress(cut.rest);
+        return;
+      }
+      total += cut.contentSize;
+      if (total > opts.maxBytes) {
+        throw new CryoError('BAD_ARCHIVE', 'the archive holds more data than its manifest declares', {
+          hint: 'the archive is damaged, truncated or not a cryo archive; use a complete copy',
+        });
+      }
+      // a frame's context is reused only once the frame before it on that context was awaited
+      if (queue.length >= parallel) yield await queue.shift()!;
+      const slot = frames++ % parallel;
+      if (dctxs[slot] === undefined) {
+        const d = z.createDCtx();
+        if (!d) throw new CryoError('FAILED', 'ZSTD_createDCtx failed');
+        dctxs[slot] = d;
+      }
+      const job = decodeFrame(z, dctxs[slot], cut.pieces, cut.contentSize);
+      job.catch(() => {}); // observed in order
+      queue.push(job);
+    }
+    while (queue.length > 0) yield await queue.shift()!;
+    if (frames === 0) {
+      throw new CryoError('BAD_ARCHIVE', 'archive is truncated (the compressed data ends inside a frame)', {
+        hint: 'the archive was not completely written or copied; use a complete copy',
+      });
+    }
+  } finally {
+    // native calls still running write into their buffers with their contexts: let them end first
+    await Promise.allSettled(queue);
+    for (const d of dctxs) if (d !== undefined) z.freeDCtx(d);
   }
 }
 
