@@ -11,7 +11,7 @@ import { findCriu } from '../src/criu/find.js';
 import { listTree } from '../src/kernel/process.js';
 import { childPids, run } from '../src/kernel/run.js';
 import { findCrit } from '../test/helpers/env.js';
-import { buildHolder, PY_HOLDER, startReady } from './holders.js';
+import { benchMarker, buildHolder, killMarked, loopScript, PY_HOLDER, startReady } from './holders.js';
 
 const QUICK = process.argv.includes('--quick');
 const TRIALS = Number(process.env.BENCH_TRIALS ?? (QUICK ? 3 : 5));
@@ -19,6 +19,8 @@ const MAPPINGS = 20000;
 const SEARCH_MIB = Number(process.env.BENCH_SEARCH_MIB ?? (QUICK ? 64 : 512));
 const ARCHIVE_MIB = Number(process.env.BENCH_ARCHIVE_MIB ?? (QUICK ? 128 : 1024));
 const NEEDLE = 'cryo-bench-needle-5f1e2d';
+// carried by every small tree this run starts, and by their restored copies: what the cleanup ends
+const MARKER = benchMarker();
 // the launcher users run (bin/cryo: the start-up snapshot when it fits); BENCH_CLI=.../main.js measures a build's modules
 const cli = process.env.BENCH_CLI || new URL('../../bin/cryo', import.meta.url).pathname;
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
@@ -129,7 +131,7 @@ async function benchStartup(): Promise<void> {
 /** `cryo dump` + `cryo restore` (two CLI calls) of a small tree vs bare `criu dump` + `criu restore`. */
 async function benchDumpRestore(work: string): Promise<void> {
   const start = async () => {
-    const r = await run('sh', ['-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done | while read -r l; do :; done']);
+    const r = await run('sh', ['-c', loopScript(MARKER)]);
     pids.push(r.rootPid);
     return r.rootPid;
   };
@@ -308,7 +310,8 @@ async function main(): Promise<void> {
     if (wanted('inspect')) await benchInspect(work, holder);
     if (wanted('archive')) await benchArchive();
   } finally {
-    killAll(pids);
+    killAll(pids.flatMap((p) => listTree(p)));
+    killMarked(MARKER);
     rmSync(work, { recursive: true, force: true });
   }
   console.log(`\n| figure | cryo | peer | ratio | goal | met | load (1 min) |\n| --- | --- | --- | --- | --- | --- | --- |`);

@@ -10,6 +10,7 @@ import { detectNetworkLock } from '../src/criu/options.js';
 import { run, childPids } from '../src/kernel/run.js';
 import { dump } from '../src/pipeline/dump.js';
 import { restore } from '../src/pipeline/restore.js';
+import { benchMarker, killMarked, loopScript } from './holders.js';
 
 const cliPath = new URL('../src/cli/main.js', import.meta.url).pathname;
 const criu = findCriu();
@@ -127,10 +128,12 @@ async function compare(name: string, start: () => Promise<number>, rounds: numbe
 
 const work = mkdtempSync(join(tmpdir(), 'cryo-bench-'));
 const started: number[] = [];
+// carried by every small tree this run starts, and by their restored copies: what the cleanup ends
+const marker = benchMarker();
 try {
   // run() starts the tree in cryo's PID namespace; both sides dump its init (the same tree)
   const small = async () => {
-    const r = await run('sh', ['-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done | while read -r l; do :; done']);
+    const r = await run('sh', ['-c', loopScript(marker)]);
     started.push(r.rootPid);
     return r.rootPid;
   };
@@ -152,5 +155,6 @@ try {
   console.log(`node startup on this machine: ${nodeStartup().toFixed(1)} ms (paid twice per CLI dump+restore)`);
 } finally {
   for (const p of started) kill(p);
+  killMarked(marker);
   rmSync(work, { recursive: true, force: true });
 }

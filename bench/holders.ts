@@ -1,5 +1,6 @@
-// The processes the benches checkpoint, shared by inspect.ts and all.ts.
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+// The processes the benches checkpoint, shared by inspect.ts, dump.ts and all.ts.
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -67,3 +68,25 @@ open(sys.argv[2], 'w').write('ready')
 while True:
     time.sleep(0.1)
 `;
+
+/** The small tree both dump benches checkpoint: a pipe loop whose text carries `marker` (see killMarked). */
+export function loopScript(marker: string): string {
+  return `: ${marker}; i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done | while read -r l; do :; done`;
+}
+
+/** A marker no other process carries: this bench run's own. */
+export function benchMarker(): string {
+  return `cryo-bench-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** SIGKILLs every process whose command line carries `marker` (originals and restored copies alike). */
+export function killMarked(marker: string): void {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(marker)) process.kill(Number(name), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
