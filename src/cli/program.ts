@@ -12,7 +12,7 @@ class UsageFromCommander extends CommanderError {
   }
 }
 
-export function buildProgram(commands: RegisterCommand[]): Command {
+function buildProgram(commands: RegisterCommand[]): Command {
   const program = new Command('cryo')
     .description('Checkpoint and restore Linux process trees with CRIU')
     .option('-V, --version', "print cryo's version and the CRIU it would use")
