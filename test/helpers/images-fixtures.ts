@@ -39,3 +39,15 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The full decode as lean entries should look: safe 64-bit integers as numbers, symbols (unknown fields) gone (lean decoding tests). */
+export function toLean(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(toLean);
+  if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = toLean(x);
+    return o;
+  }
+  return v;
+}

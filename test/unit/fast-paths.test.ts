@@ -13,7 +13,7 @@ import { messageType, type FieldInfo, type MessageType } from '../../src/images/
 import { transcodeToJson } from '../../src/images/transcode.js';
 import { exploreMems, type MemsProcess } from '../../src/inspect/explore.js';
 import { ImageDir } from '../../src/inspect/images.js';
-import { fixtureDir, prng } from '../helpers/images-fixtures.js';
+import { fixtureDir, prng, toLean } from '../helpers/images-fixtures.js';
 
 const TWO64 = 1n << 64n;
 
@@ -59,17 +59,6 @@ function shuffledImage(bytes: Buffer, header: number, rnd: () => number): Buffer
   return Buffer.concat([bytes.subarray(0, header), size, body]);
 }
 
-/** The full decode as lean entries should look: safe 64-bit integers as numbers, unknown-field symbols gone. */
-function toLean(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
-  if (Array.isArray(v)) return v.map(toLean);
-  if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = toLean(x);
-    return o;
-  }
-  return v;
-}
 
 /** A random value of a field's kind, within what the encoder accepts; edges (0, 2^53, 2^64-1) often. */
 function randomScalar(f: FieldInfo, rnd: () => number): unknown {

@@ -10,19 +10,8 @@ import { CryoError } from '../../src/errors.js';
 import { decodeImage, encodeImage, iterateImage, readImageEntries, readImageLean, type Entry } from '../../src/images/index.js';
 import { leanDecoderOf } from '../../src/images/lean.js';
 import { messageType } from '../../src/images/schema.js';
-import { imageFixtures, prng } from '../helpers/images-fixtures.js';
+import { imageFixtures, prng, toLean } from '../helpers/images-fixtures.js';
 
-/** The full decode as lean entries should look: safe 64-bit integers as numbers, symbols (unknown fields) gone. */
-function toLean(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : v;
-  if (Array.isArray(v)) return v.map(toLean);
-  if (v && typeof v === 'object' && !Buffer.isBuffer(v)) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = toLean(x);
-    return o;
-  }
-  return v;
-}
 
 function outcome(fn: () => { magic: string; entries: Entry[] }): { ok: true; magic: string; entries: unknown } | { ok: false; code: string; message: string } {
   try {
