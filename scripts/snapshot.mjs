@@ -54,9 +54,6 @@ export async function buildSnapshot(root) {
     define: { 'import.meta.url': 'globalThis.__cryoImportMetaUrl' },
     plugins: [lazyPlugin(root)],
     logLevel: 'warning',
-    // a smaller source string in the heap: deserialised faster (names kept, for --debug's traces)
-    minifyWhitespace: true,
-    minifySyntax: true,
   });
   // a snapshot has no module loader: a dynamic import() left in the bundle would fail at run time
   const left = /[^\w$.]import\(\s*["'`][^"'`]+/.exec(readFileSync(bundle, 'utf8'));

@@ -36,8 +36,7 @@ async function runCli(args: string[]): Promise<void> {
 }
 
 // every module above initialised under the guard; nothing else runs at build time (measured:
-// loading every command and running commander then made a larger heap that took longer to
-// deserialise than the compiling it saved, check --pid 83 -> 94 ms)
+// also loading every command and running commander then gave no faster start, 87-90 ms both ways)
 liftSnapshotGuard();
 if (startupSnapshot.isBuildingSnapshot()) {
   startupSnapshot.setDeserializeMainFunction(() => {

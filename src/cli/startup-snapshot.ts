@@ -55,6 +55,14 @@ export function ensureStartupSnapshot(opts: { force?: boolean } = {}): StartupSn
       const why = text.find((l) => /^\w*Error: /.test(l)) ?? text[0] ?? '';
       return { state: 'unavailable', reason: `node could not build it: ${why}` };
     }
+    // a snapshot that cannot start a command is never put in place (it would break every command)
+    const smoke = spawnSync(process.execPath, ['--snapshot-blob', join(tmp, 'cryo.blob'), '--', '--version'], {
+      cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000,
+    });
+    if (smoke.status !== 0 || !/^cryo \S+\n/.test(smoke.stdout ?? '')) {
+      const text = `${smoke.stderr ?? ''}`.trim().split('\n');
+      return { state: 'unavailable', reason: `the snapshot built does not start cryo: ${text.find((l) => /^\w*Error: /.test(l)) ?? text[0] ?? `exit status ${smoke.status}`}` };
+    }
     // code, not data: readable by every user who runs this cryo
     chmodSync(join(tmp, 'cryo.blob'), 0o644);
     writeFileSync(join(tmp, 'node'), stampText(), { flag: 'wx', mode: 0o600 });
