@@ -167,7 +167,8 @@ export async function restore(from: CheckpointInput, opts: RestoreOptions = {}):
       await session?.close();
     }
     await watchdog.finish(rootPid);
-    if (watchdog.fired || failure !== undefined) work.keep = true;
+    // a failed or timed-out restore keeps its log (the error names it); an interrupted one leaves nothing
+    if (watchdog.fired !== 'aborted' && (watchdog.fired || failure !== undefined)) work.keep = true;
     if (watchdog.fired === 'timeout') {
       throw new CryoError('RESTORE_FAILED', `restore timed out: CRIU had not finished after ${timeoutMs} ms; CRIU and the restored tasks were killed`, {
         hint: `nothing was left running; log: ${join(workDir, logName)} (pass --restore-timeout MS for a very large checkpoint)`, cause: failure, details: { timeoutMs, logPath: join(workDir, logName) },

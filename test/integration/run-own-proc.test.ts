@@ -51,7 +51,8 @@ test('--own-proc: /proc/<getpid()> is the process itself, before and after three
     assert.ok(alive(tree.pid), 'the dumped tree still runs');
     if (round === 1) {
       // CRIU 4.2.1 cannot restore the mount namespace without a root: cryo says so and names --root /
-      const bare = await cli(['restore', '-D', dir], { timeoutMs: 60_000 });
+      // -W: the failed restore's log stays in the test's own dir
+      const bare = await cli(['restore', '-D', dir, '-W', trees.dir('cryo-own-proc-work-')], { timeoutMs: 60_000 });
       assert.equal(bare.status, 1, bare.stderr);
       assert.match(bare.stderr, /mount namespace of its own.*\nhint: restore with --root \//s);
     }

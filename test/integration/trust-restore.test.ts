@@ -211,7 +211,8 @@ test('trust: --restore-timeout kills CRIU and the half-restored tasks; nothing i
   t.after(() => trees.cleanup());
   const dir = trees.dir();
   const { ckpt, count, script } = await dumpHolder(trees, dir);
-  const r = await cli(['restore', '-D', ckpt, '--restore-timeout', '150'], { timeoutMs: 60_000 });
+  // -W: the timed-out restore keeps its log (the error names it), in the test's own dir
+  const r = await cli(['restore', '-D', ckpt, '--restore-timeout', '150', '-W', trees.dir()], { timeoutMs: 60_000 });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /restore timed out: CRIU had not finished after 150 ms/);
   await sleep(300);
