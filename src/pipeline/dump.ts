@@ -200,9 +200,14 @@ async function dumpGuarded(
     await session?.close();
     // the CPU's CRIU writes into the images dir: it is done before that dir goes
     await cpuinfo;
+    const alive = readProcess(target.rootPid);
+    // a Ctrl-C to the process group can end CRIU's shell before it ignores SIGINT: CRIU never ran
+    if (opts.signal?.aborted && alive && !/^[ZTtX]$/.test(alive.state)) {
+      await sink.abort();
+      throw new CryoError('FAILED', 'interrupted; no checkpoint was written', { hint: 'the tree runs as before', cause: e });
+    }
     const log = opts.workDir ? join(workDir, logName) : sink.keepFailedLog(join(imagesDir, logName));
     await sink.abort();
-    const alive = readProcess(target.rootPid);
     throw failureFromCriu('dump', e, log ?? join(imagesDir, logName), {
       pid: target.pid, rootPid: target.rootPid, running: Boolean(alive && alive.state !== 'Z'),
     });
