@@ -3,7 +3,7 @@
 // --quick: 3 trials and smaller memory (a smoke run, not the issue's figures). --only=startup,dump,inspect,archive
 // runs those groups; BENCH_CLI=PATH/main.js measures another build of cryo (before/after comparisons).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readStats } from '../src/checkpoint/stats.js';
@@ -11,7 +11,7 @@ import { findCriu } from '../src/criu/find.js';
 import { listTree } from '../src/kernel/process.js';
 import { childPids, run } from '../src/kernel/run.js';
 import { findCrit } from '../test/helpers/env.js';
-import { benchMarker, buildHolder, killMarked, loopScript, PY_HOLDER, startReady } from './holders.js';
+import { benchMarker, buildHolder, criuDump, killMarked, loopScript, startPyHolder, startReady } from './holders.js';
 
 const QUICK = process.argv.includes('--quick');
 const TRIALS = Number(process.env.BENCH_TRIALS ?? (QUICK ? 3 : 5));
@@ -169,11 +169,7 @@ async function benchDumpRestore(work: string): Promise<void> {
 
 /** decode of a 20,000-mapping mm image and `x DIR mems` vs crit; `mem --search` vs grep -F. */
 async function benchInspect(work: string, holder: string): Promise<void> {
-  const dump = (pid: number, dir: string) => {
-    mkdirSync(dir);
-    const r = spawnSync(criu.path, ['dump', '-t', String(pid), '-D', dir, '-o', 'dump.log'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`criu dump failed: see ${dir}/dump.log`);
-  };
+  const dump = (pid: number, dir: string) => criuDump(criu.path, pid, dir);
   const many = await startReady(holder, [String(MAPPINGS), '0', NEEDLE], join(work, 'many.out'));
   pids.push(many);
   const manyDir = join(work, 'many');
@@ -232,22 +228,11 @@ async function benchArchive(): Promise<void> {
   // on disk, as a user's checkpoint would be
   const work = mkdtempSync('/var/tmp/cryo-bench-all-');
   try {
-    const script = join(work, 'holder.py');
-    writeFileSync(script, PY_HOLDER);
     let n = 0;
     const startHolder = async () => {
-      const ready = join(work, `${n++}.ready`);
-      const r = await run('python3', [script, String(ARCHIVE_MIB), ready], { pidns: false });
-      pids.push(r.pid);
-      for (let i = 0; i < 1200; i++) {
-        try {
-          statSync(ready);
-          return r.pid;
-        } catch {
-          await sleep(50);
-        }
-      }
-      throw new Error('the memory holder did not start');
+      const pid = await startPyHolder(work, ARCHIVE_MIB, String(n++));
+      pids.push(pid);
+      return pid;
     };
     const frozen = { cryo: [] as number[], peer: [] as number[] };
     const restore = { cryo: [] as number[], peer: [] as number[], prepare: [] as number[], criu: [] as number[] };

@@ -5,7 +5,7 @@
 //   zstd: libzstd through koffi (the archive's framed, parallel way) vs the zstd program, on the same images
 //   registry: push and pull against curl, and the second push's size (bench/registry.ts)
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump } from '../src/pipeline/dump.js';
 import { humanBytes } from '../src/cli/render/text.js';
@@ -14,8 +14,7 @@ import { readStats } from '../src/checkpoint/stats.js';
 import { listTree } from '../src/kernel/process.js';
 import { zstdCompress, zstdCompressFrames, zstdDecompress, zstdDecompressFrames } from '../src/checkpoint/zstd.js';
 import { findCriu } from '../src/criu/find.js';
-import { run } from '../src/kernel/run.js';
-import { PY_HOLDER } from './holders.js';
+import { startPyHolder } from './holders.js';
 import { benchRegistry } from './registry.js';
 
 const MIB = Number(process.env.BENCH_ARCHIVE_MIB ?? 1024);
@@ -31,20 +30,8 @@ function gone(pid: number): boolean {
   }
 }
 
-async function startHolder(work: string, name: string): Promise<number> {
-  const script = join(work, 'holder.py');
-  writeFileSync(script, PY_HOLDER);
-  const ready = join(work, `${name}.ready`);
-  const r = await run('python3', [script, String(MIB), ready], { pidns: false });
-  for (let i = 0; i < 600; i++) {
-    try {
-      statSync(ready);
-      return r.pid;
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error('the memory holder did not start');
+function startHolder(work: string, name: string): Promise<number> {
+  return startPyHolder(work, MIB, name);
 }
 
 function kill(pids: number[]): void {

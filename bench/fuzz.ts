@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { CryoError } from '../src/errors.js';
+import { prng } from '../test/helpers/images-fixtures.js';
 import { decodeImage, encodeImage, imageFromJson, imageToJson, parseJson } from '../src/images/index.js';
 import { JsonParseError } from '../src/images/json-parse.js';
 import { openCheckpoint } from '../src/checkpoint/open.js';
@@ -30,17 +31,6 @@ type Kind = 'dir' | 'archive' | 'image';
 interface Setup { base: string; archive: string | null; work: string }
 interface CaseResult { i: number; kind: Kind; mutation: string; outcome: 'ok' | 'refused' | 'crash'; code?: string; error?: string }
 
-/** mulberry32: small, fast, reproducible */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** one case's generator: depends only on (seed, case number) so any case replays alone */
 function caseRandom(seed: number, i: number): () => number {

@@ -1,8 +1,9 @@
 // The processes the benches checkpoint, shared by inspect.ts, dump.ts and all.ts.
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { run } from '../src/kernel/run.js';
 
 // argv: MAPPINGS MIB NEEDLE. Many mappings: alternate protections so neighbours never merge; one
 // dirty page each. MIB MiB of xorshift noise with the needle planted near the end.
@@ -89,4 +90,24 @@ export function killMarked(marker: string): void {
       // gone meanwhile
     }
   }
+}
+
+/** Bare CRIU's dump of `pid` into a new `dir` (log dump.log there), as the benches' peer. */
+export function criuDump(criu: string, pid: number, dir: string): void {
+  mkdirSync(dir);
+  const r = spawnSync(criu, ['dump', '-t', String(pid), '-D', dir, '-o', 'dump.log'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`criu dump failed: see ${dir}/dump.log`);
+}
+
+/** Starts PY_HOLDER holding `mib` MiB (script and ready file in `work`); resolves with its pid once it holds them. */
+export async function startPyHolder(work: string, mib: number, name: string): Promise<number> {
+  const script = join(work, 'holder.py');
+  if (!existsSync(script)) writeFileSync(script, PY_HOLDER);
+  const ready = join(work, `${name}.ready`);
+  const r = await run('python3', [script, String(mib), ready], { pidns: false });
+  for (let i = 0; i < 1200; i++) {
+    if (existsSync(ready)) return r.pid;
+    await sleep(50);
+  }
+  throw new Error('the memory holder did not start');
 }

@@ -4,12 +4,12 @@
 // Medians of interleaved trials. BENCH_CLI picks the cryo build; BENCH_BASE adds a second build to the
 // same trials (before/after figures of a change).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findCriu } from '../src/criu/find.js';
 import { ImageDir } from '../src/inspect/images.js';
-import { buildHolder, startReady } from './holders.js';
+import { buildHolder, criuDump, startReady } from './holders.js';
 
 const MAPPINGS = Number(process.env.BENCH_INSPECT_MAPPINGS ?? 20000);
 const MIB = Number(process.env.BENCH_INSPECT_MIB ?? 512);
@@ -70,11 +70,7 @@ async function main(): Promise<void> {
   const pids: number[] = [];
   try {
     const holder = buildHolder(work);
-    const dump = (pid: number, dir: string) => {
-      mkdirSync(dir);
-      const r = spawnSync(criu.path, ['dump', '-t', String(pid), '-D', dir, '-o', 'dump.log'], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`criu dump failed: see ${dir}/dump.log`);
-    };
+    const dump = (pid: number, dir: string) => criuDump(criu.path, pid, dir);
 
     // 1. mappings
     const many = await startReady(holder, [String(MAPPINGS), '0', NEEDLE], join(work, 'many.out'));

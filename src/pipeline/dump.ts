@@ -106,9 +106,10 @@ async function sinkFor(to: DumpDestination, opts: DumpOptions): Promise<Checkpoi
   return new (await import('../checkpoint/sink-stream.js')).StreamSink(to.stream, { level: opts.level, name: to.name });
 }
 
-function interrupted(resumed: boolean): CryoError {
+function interrupted(resumed: boolean, cause?: unknown): CryoError {
   return new CryoError('FAILED', 'interrupted; no checkpoint was written', {
     hint: resumed ? 'the tree was resumed and runs as before' : 'nothing was touched',
+    cause,
   });
 }
 
@@ -204,7 +205,7 @@ async function dumpGuarded(
     // a Ctrl-C to the process group can end CRIU's shell before it ignores SIGINT: CRIU never ran
     if (opts.signal?.aborted && alive && !/^[ZTtX]$/.test(alive.state)) {
       await sink.abort();
-      throw new CryoError('FAILED', 'interrupted; no checkpoint was written', { hint: 'the tree runs as before', cause: e });
+      throw interrupted(false, e);
     }
     const log = opts.workDir ? join(workDir, logName) : sink.keepFailedLog(join(imagesDir, logName));
     await sink.abort();
